@@ -1,0 +1,36 @@
+# Two commands on a fresh machine:  make run   (install + start the app)
+#                                   make test  (install + run every test, browser included)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test lint bench models
+
+run: $(VENV)/.deps
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.dev-deps /usr/bin/chromium
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+$(VENV)/.deps: requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Playwright drives Debian's Chromium (its own browser download does not work here).
+/usr/bin/chromium:
+	$(if $(shell command -v sudo),sudo) apt-get update -qq
+	$(if $(shell command -v sudo),sudo) apt-get install -y -qq chromium
+
+bench: $(VENV)/.deps
+	$(PY) bench/mha.py
+	$(PY) bench/train.py
+
+# Retrain the shipped default models (about 5 minutes on 2 CPU cores).
+models: $(VENV)/.deps
+	$(PY) -m attention.defaults

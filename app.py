@@ -1,0 +1,16 @@
+"""Entry point: `streamlit run app.py`. Routes to the pages and draws the shared sidebar."""
+
+import streamlit as st
+
+import ui
+
+st.set_page_config(page_title="Attention, head by head", page_icon=":material/grid_view:", layout="wide")
+
+pages = {
+    "Look": [
+        st.Page("pages/explore.py", title="Explore", icon=":material/visibility:", default=True),
+    ],
+}
+page = st.navigation(pages)
+ui.model_picker()
+page.run()

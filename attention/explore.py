@@ -1,0 +1,100 @@
+"""One sentence through a model, with the masks a person chooses: prediction, tokens and every head's weights."""
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from attention.tokenizer import PAD
+
+MAX_CHARS = 2000  # longer input is cut before tokenizing (and the user is told)
+
+
+@dataclass(frozen=True)
+class Masks:
+    """What the person switched on. pad_mask/causal None = as the model was trained."""
+
+    pad_to: int = 0  # pad the sentence with <pad> up to this many tokens (0 = no padding)
+    pad_mask: bool | None = None  # mask <pad> keys
+    causal: bool | None = None  # causal (look-ahead) mask
+    hidden: tuple[int, ...] = ()  # token positions no query may attend to
+    removed_heads: tuple[tuple[int, int], ...] = ()  # (layer, head) pairs switched off
+    positional: bool = True  # add positional encoding
+
+
+@dataclass
+class Analysis:
+    tokens: list[str]  # what the model saw, <pad> included
+    unknown: list[bool]
+    truncated: int  # words dropped by the model's max length
+    cut_chars: int  # characters dropped before tokenizing
+    probs: np.ndarray  # (C,)
+    weights: list[np.ndarray]  # per layer, (H, T, T) float32
+    masks: Masks = field(default_factory=Masks)
+
+    @property
+    def pred(self):
+        return int(self.probs.argmax())
+
+
+def resolve(masks: Masks, cfg) -> Masks:
+    """Fill 'as trained' choices from the model's config."""
+    pad = cfg.pad_mask if masks.pad_mask is None else masks.pad_mask
+    causal = cfg.causal if masks.causal is None else masks.causal
+    return Masks(masks.pad_to, pad, causal, masks.hidden, masks.removed_heads, masks.positional)
+
+
+@torch.inference_mode()
+def analyze(model, tokenizer, text: str, masks: Masks = Masks()) -> Analysis:
+    """Tokenize, pad, mask and run one sentence; raises ValueError for a sentence with no tokens."""
+    cfg = model.cfg
+    masks = resolve(masks, cfg)
+    cut = max(len(text) - MAX_CHARS, 0)
+    enc = tokenizer.encode(text[:MAX_CHARS], cfg.max_len)
+    if not enc.ids:
+        raise ValueError("The sentence has no words the model can read: type a few words.")
+    T = max(len(enc.ids), min(masks.pad_to, cfg.max_len))
+    n_pad = T - len(enc.ids)
+    ids = torch.tensor([enc.ids + [tokenizer.pad_id] * n_pad])  # (1, T)
+    kpm = (ids == tokenizer.pad_id) if masks.pad_mask else None  # (1, T), True = may not attend
+    attn = None
+    hidden = [i for i in masks.hidden if i < T]
+    if hidden:
+        attn = torch.zeros(T, T, dtype=torch.bool)
+        attn[:, hidden] = True  # (T, S): hide these keys from every query
+    head_mask = torch.ones(cfg.num_layers, cfg.num_heads)
+    for layer, head in masks.removed_heads:
+        if layer < cfg.num_layers and head < cfg.num_heads:
+            head_mask[layer, head] = 0
+    logits, weights = model(ids, kpm, attn, masks.causal, True, head_mask, masks.positional)
+    return Analysis(
+        tokens=enc.tokens + [PAD] * n_pad,
+        unknown=enc.unknown + [False] * n_pad,
+        truncated=enc.truncated,
+        cut_chars=cut,
+        probs=logits.softmax(-1)[0].numpy(),
+        weights=[w[0].numpy().astype(np.float32) for w in weights],
+        masks=masks,
+    )
+
+
+def is_default(masks: Masks, cfg) -> bool:
+    """True when the masks are exactly the ones the model was trained with (no extras)."""
+    return resolve(masks, cfg) == resolve(Masks(pad_to=masks.pad_to), cfg)
+
+
+def export_json(a: Analysis, classes, model_name: str, text: str) -> str:
+    """The weights with their tokens, for download."""
+    return json.dumps(
+        dict(
+            model=model_name,
+            text=text,
+            tokens=a.tokens,
+            prediction=classes[a.pred],
+            probabilities=dict(zip(classes, map(float, a.probs))),
+            masks=a.masks.__dict__,
+            layers=[dict(layer=i, heads=w.round(5).tolist()) for i, w in enumerate(a.weights)],
+        ),
+        indent=1,
+    )

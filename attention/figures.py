@@ -1,0 +1,150 @@
+"""Plotly figure builders: arrays in, a figure out. One builder per kind of figure, shared by every page.
+
+Figures set their own template and colours, so they look the same exported
+outside Streamlit (which otherwise swaps in its own theme).
+"""
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+SCALE = "Blues"
+TEMPLATE = "plotly_white"
+CELL_NUMBERS_UP_TO = 12  # write weights in the cells when a sentence has at most this many tokens
+TICKS_UP_TO = 48  # beyond this many tokens, tick labels cost more than they tell (hover still names tokens)
+
+
+def axis_labels(tokens):
+    """Unique labels by position ('3:the'), so repeated words get their own row and column."""
+    return [f"{i}:{t}" for i, t in enumerate(tokens)]
+
+
+def attention_grid(weights, tokens, titles=None, cols=4, cell_px=None, zmax=1.0):
+    """One heatmap per head in a single figure with a shared 0..zmax colour scale.
+
+    weights: (H, T, T) array, rows = queries (y axis), columns = keys (x axis).
+    """
+    w = np.asarray(weights, dtype=np.float32)
+    H, T, _ = w.shape
+    cols = min(cols, H)
+    rows = -(-H // cols)
+    titles = titles or [f"head {h + 1}" for h in range(H)]
+    gap = 0.12 if T <= TICKS_UP_TO else 0.04
+    fig = make_subplots(
+        rows, cols, subplot_titles=titles, horizontal_spacing=gap / cols * 2, vertical_spacing=gap / rows * 2
+    )
+    labels = axis_labels(tokens)
+    annotate = T <= CELL_NUMBERS_UP_TO
+    for h in range(H):
+        fig.add_trace(
+            go.Heatmap(
+                z=w[h],
+                x=labels,
+                y=labels,
+                coloraxis="coloraxis",
+                hovertemplate="%{y} → %{x}: %{z:.3f}<extra>" + titles[h] + "</extra>",
+                texttemplate="%{z:.2f}" if annotate else None,
+                textfont=dict(size=9),
+            ),
+            row=h // cols + 1,
+            col=h % cols + 1,
+        )
+    show_ticks = T <= TICKS_UP_TO
+    fig.update_xaxes(showticklabels=show_ticks, tickangle=-60, tickfont=dict(size=9), type="category")
+    fig.update_yaxes(showticklabels=show_ticks, autorange="reversed", tickfont=dict(size=9), type="category")
+    side = cell_px or max(160, min(420, 14 * T + 60))
+    fig.update_layout(
+        template=TEMPLATE,
+        coloraxis=dict(colorscale=SCALE, cmin=0, cmax=zmax, colorbar=dict(title="weight", thickness=12)),
+        height=rows * side + 60,
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return fig
+
+
+def probabilities(classes, probs, predicted=None):
+    """Horizontal bars: one per class, the predicted one highlighted."""
+    probs = np.asarray(probs, dtype=np.float32)
+    predicted = int(probs.argmax()) if predicted is None else predicted
+    colors = ["#1f77b4" if i == predicted else "#aec7e8" for i in range(len(classes))]
+    fig = go.Figure(
+        go.Bar(
+            x=probs,
+            y=list(classes),
+            orientation="h",
+            marker_color=colors,
+            text=[f"{p:.1%}" for p in probs],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        xaxis=dict(range=[0, 1], title="probability"),
+        yaxis=dict(autorange="reversed"),
+        height=60 + 28 * len(classes),
+        margin=dict(l=10, r=10, t=10, b=10),
+    )
+    return fig
+
+
+def curves(history):
+    """Loss (per step and per epoch) and accuracy (per epoch) side by side."""
+    epochs = history.get("epochs", [])
+    steps = history.get("steps", [])
+    fig = make_subplots(1, 2, subplot_titles=("loss", "accuracy"))
+    if steps:
+        per_epoch = max(1, epochs[0]["step"]) if epochs else len(steps)
+        x = np.arange(1, len(steps) + 1, dtype=np.float32) / per_epoch
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=np.asarray(steps, np.float32), name="train loss (step)", line=dict(width=1, color="#aec7e8")
+            ),
+            1,
+            1,
+        )
+    if epochs:
+        ep = [e["epoch"] for e in epochs]
+        for key, name, color, col in (
+            ("train_loss", "train loss", "#1f77b4", 1),
+            ("val_loss", "val loss", "#d62728", 1),
+            ("train_acc", "train acc", "#1f77b4", 2),
+            ("val_acc", "val acc", "#d62728", 2),
+        ):
+            fig.add_trace(
+                go.Scatter(x=ep, y=[e[key] for e in epochs], name=name, mode="lines+markers", line=dict(color=color)),
+                1,
+                col,
+            )
+    fig.update_xaxes(title="epoch")
+    fig.update_layout(
+        template=TEMPLATE, height=320, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25)
+    )
+    return fig
+
+
+def confusion(matrix, classes, normalize=False):
+    """Annotated confusion matrix; rows = true class, columns = predicted. normalize: share of each true class."""
+    m = np.asarray(matrix, dtype=np.float32)
+    z = m / np.maximum(m.sum(axis=1, keepdims=True), 1) if normalize else m
+    text = [[f"{v:.0%}" if normalize else f"{int(v)}" for v in row] for row in z]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(classes),
+            y=list(classes),
+            text=text,
+            texttemplate="%{text}",
+            colorscale=SCALE,
+            hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+            showscale=False,
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        xaxis=dict(title="predicted", type="category"),
+        yaxis=dict(title="true", autorange="reversed", type="category"),
+        height=120 + 50 * len(classes),
+        margin=dict(l=10, r=10, t=10, b=10),
+    )
+    return fig

@@ -1,0 +1,128 @@
+"""A small attention-based text classifier: embed, attend, pool, classify."""
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+
+from attention.mha import MultiHeadAttention
+
+POSITIONAL = ("sinusoidal", "learned", "none")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    vocab_size: int  # tokenizer size, <pad> = 0
+    num_classes: int  # output classes
+    d_model: int = 64  # embedding width, split across heads
+    num_heads: int = 4  # heads per attention layer; d_k = d_model // num_heads
+    num_layers: int = 1  # encoder blocks
+    d_ff: int = 0  # feed-forward width per block; 0 = no feed-forward
+    positional: str = "sinusoidal"  # sinusoidal | learned | none
+    max_len: int = 64  # longest input in tokens (learned positions need a bound)
+    dropout: float = 0.1
+    pad_mask: bool = True  # mask <pad> keys (trained with it on by default)
+    causal: bool = False  # causal (look-ahead) mask during training
+
+    def __post_init__(self):
+        if self.d_model % self.num_heads:
+            raise ValueError(f"d_model {self.d_model} is not divisible by {self.num_heads} heads")
+        if self.positional not in POSITIONAL:
+            raise ValueError(f"positional must be one of {POSITIONAL}, got {self.positional!r}")
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def sinusoidal_table(max_len, d_model):
+    """The (max_len, d_model) sine/cosine table from 'Attention Is All You Need'."""
+    pos = torch.arange(max_len, dtype=torch.float32)[:, None]  # (T, 1)
+    freq = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+    table = torch.zeros(max_len, d_model)
+    table[:, 0::2] = torch.sin(pos * freq)
+    table[:, 1::2] = torch.cos(pos * freq[: d_model // 2])
+    return table
+
+
+class EncoderBlock(nn.Module):
+    """Post-norm block: x = LN(x + MHA(x)); then x = LN(x + FFN(x)) if the block has a feed-forward."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.attn = MultiHeadAttention(cfg.d_model, cfg.num_heads, dropout=cfg.dropout)
+        self.norm1 = nn.LayerNorm(cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.ff = None
+        if cfg.d_ff:
+            self.ff = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model))
+            self.norm2 = nn.LayerNorm(cfg.d_model)
+
+    def forward(self, x, key_padding_mask=None, attn_mask=None, is_causal=False, need_weights=True, head_mask=None):
+        a, weights = self.attn(x, x, x, key_padding_mask, attn_mask, is_causal, need_weights, head_mask)
+        x = self.norm1(x + self.drop(a))
+        if self.ff is not None:
+            x = self.norm2(x + self.drop(self.ff(x)))
+        return x, weights
+
+
+class AttentionClassifier(nn.Module):
+    """Token embedding + positions -> encoder blocks -> mean over real tokens -> linear head."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=0)
+        if cfg.positional == "learned":
+            self.pos = nn.Embedding(cfg.max_len, cfg.d_model)
+        elif cfg.positional == "sinusoidal":
+            self.register_buffer("pos_table", sinusoidal_table(cfg.max_len, cfg.d_model), persistent=False)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.num_layers))
+        self.head = nn.Linear(cfg.d_model, cfg.num_classes)
+
+    def embed_tokens(self, ids, positional=True):
+        """ids (B, T) -> token embeddings scaled by sqrt(d_model) plus positions, (B, T, D)."""
+        T = ids.size(1)
+        if T > self.cfg.max_len:
+            raise ValueError(f"input has {T} tokens; this model takes at most {self.cfg.max_len}")
+        x = self.embed(ids) * math.sqrt(self.cfg.d_model)
+        if positional and self.cfg.positional == "learned":
+            x = x + self.pos.weight[:T]
+        elif positional and self.cfg.positional == "sinusoidal":
+            x = x + self.pos_table[:T]
+        return x
+
+    def forward(
+        self,
+        ids,
+        key_padding_mask=None,
+        attn_mask=None,
+        is_causal=False,
+        need_weights=True,
+        head_mask=None,
+        positional=True,
+    ):
+        """ids (B, T); key_padding_mask (B, T) True = may not attend; head_mask (L, H) or (H,), 1 keep, 0 remove.
+
+        Pooling always averages the non-<pad> tokens (found from ids), so turning the
+        padding mask off changes only what attention may look at.
+        Returns (logits (B, C), list of per-layer weights (B, H, T, T), or [] if need_weights=False).
+        """
+        x = self.drop(self.embed_tokens(ids, positional))
+        attentions = []
+        for i, block in enumerate(self.blocks):
+            hm = None if head_mask is None else (head_mask if head_mask.dim() == 1 else head_mask[i])
+            x, w = block(x, key_padding_mask, attn_mask, is_causal, need_weights, hm)
+            if need_weights:
+                attentions.append(w)
+        return self.head(self.pool(x, ids == 0)), attentions
+
+    @staticmethod
+    def pool(x, is_pad):
+        """Mean over tokens that are not <pad>: x (B, T, D), is_pad (B, T) -> (B, D)."""
+        keep = (~is_pad).unsqueeze(-1).to(x.dtype)  # (B, T, 1)
+        return (x * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1.0)
+
+    def num_parameters(self):
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,45 @@
+"""Metrics: the seed example, sklearn agreement on a hand-made case, and the plain-language reading."""
+
+import numpy as np
+import pytest
+
+from attention.metrics import binary_from_counts, classification_report, reading
+
+
+def test_seed_example_tp85_fn15_fp10_tn90():
+    precision, recall, f1 = binary_from_counts(tp=85, fn=15, fp=10, tn=90)
+    assert precision == pytest.approx(85 / 95, abs=1e-4) == pytest.approx(0.8947, abs=1e-4)
+    assert recall == pytest.approx(0.85)
+    assert f1 == pytest.approx(2 * 0.8947 * 0.85 / (0.8947 + 0.85), abs=1e-3)
+    assert f1 == pytest.approx(0.871, abs=1e-3)
+
+
+def test_three_class_report_by_hand():
+    y_true = [0, 0, 0, 1, 1, 2]
+    y_pred = [0, 0, 1, 1, 2, 2]
+    rep = classification_report(y_true, y_pred, ["a", "b", "c"])
+    assert rep.confusion.tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+    assert rep.accuracy == pytest.approx(4 / 6)
+    assert rep.precision.tolist() == pytest.approx([1.0, 0.5, 0.5])
+    assert rep.recall.tolist() == pytest.approx([2 / 3, 0.5, 1.0])
+    assert rep.support.tolist() == [3, 2, 1]
+    f1 = [2 * p * r / (p + r) for p, r in zip(rep.precision, rep.recall)]
+    assert rep.macro_f1 == pytest.approx(np.mean(f1))
+    table = rep.table()
+    assert [r["cls"] for r in table] == ["a", "b", "c", "macro avg"]
+
+
+def test_missing_class_gives_zero_not_error():
+    rep = classification_report([0, 0], [0, 0], ["a", "b"])
+    assert rep.precision.tolist() == [1.0, 0.0] and rep.support.tolist() == [2, 0]
+
+
+def test_reading_names_the_top_confusion_and_the_accuracy_paradox():
+    # 95 of class 'ok' all right, 5 of 'rare' all predicted 'ok': 95% accuracy, rare recall 0
+    y_true = [0] * 95 + [1] * 5
+    y_pred = [0] * 100
+    lines = reading(classification_report(y_true, y_pred, ["ok", "rare"]))
+    assert "'rare' predicted as 'ok'" in lines[0]
+    assert any("accuracy paradox" in line and "'rare' (recall 0%)" in line for line in lines)
+    fine = reading(classification_report([0, 1, 1], [0, 1, 1], ["ok", "rare"]))
+    assert not any("paradox" in line for line in fine)

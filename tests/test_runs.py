@@ -1,0 +1,86 @@
+"""Run folders: save/load round trip, atomic writes, and clear errors for broken checkpoints."""
+
+import pickle
+
+import pytest
+import torch
+
+from attention.model import AttentionClassifier, ModelConfig
+from attention.runs import CheckpointError, list_runs, load_run, save_run
+from attention.tokenizer import Tokenizer
+
+
+def make_run(path, heads=2, positional="learned"):
+    tok = Tokenizer.build(["good film", "bad film", "good good"], min_freq=1)
+    torch.manual_seed(0)
+    model = AttentionClassifier(
+        ModelConfig(vocab_size=len(tok), num_classes=2, d_model=16, num_heads=heads, positional=positional)
+    ).eval()
+    save_run(path, model, tok, ["neg", "pos"], dict(name="tiny"), dict(epochs=[]), dict(test={"accuracy": 1.0}))
+    return model, tok
+
+
+@pytest.mark.parametrize("positional", ["learned", "sinusoidal", "none"])
+def test_round_trip_gives_identical_logits(tmp_path, positional):
+    model, tok = make_run(tmp_path / "r", positional=positional)
+    run = load_run(tmp_path / "r")
+    ids, kpm = tok.encode_batch(["good film", "bad"])
+    with torch.inference_mode():
+        a, wa = model(ids, kpm)
+        b, wb = run.model(ids, kpm)
+    assert torch.equal(a, b) and torch.equal(wa[0], wb[0])
+    assert run.classes == ["neg", "pos"] and run.name == "tiny" and run.metrics["test"]["accuracy"] == 1.0
+    assert not run.model.training
+
+
+def test_overwrite_keeps_one_whole_run_and_no_temp_files(tmp_path):
+    make_run(tmp_path / "r", heads=2)
+    make_run(tmp_path / "r", heads=4)
+    assert load_run(tmp_path / "r").model.cfg.num_heads == 4
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+    assert list_runs(tmp_path) == [tmp_path / "r"]
+
+
+def test_truncated_weights_give_a_clear_error(tmp_path):
+    make_run(tmp_path / "r")
+    f = tmp_path / "r" / "model.safetensors"
+    f.write_bytes(f.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="model.safetensors .* corrupt"):
+        load_run(tmp_path / "r")
+
+
+def test_missing_and_garbled_files(tmp_path):
+    with pytest.raises(CheckpointError, match="no run folder"):
+        load_run(tmp_path / "nothing")
+    make_run(tmp_path / "r")
+    (tmp_path / "r" / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="config.json .* not valid JSON"):
+        load_run(tmp_path / "r")
+    make_run(tmp_path / "s")
+    (tmp_path / "s" / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="missing"):
+        load_run(tmp_path / "s")
+
+
+class Boom:
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path('PWNED').write_text('x')",))
+
+
+def test_pickle_with_code_is_refused_and_never_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    make_run(tmp_path / "r")
+    (tmp_path / "r" / "model.safetensors").write_bytes(pickle.dumps({"w": Boom()}))
+    with pytest.raises(CheckpointError):
+        load_run(tmp_path / "r")
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_weights_of_another_shape_are_refused(tmp_path):
+    make_run(tmp_path / "a", heads=2)
+    make_run(tmp_path / "b", heads=2)
+    (tmp_path / "b" / "config.json").write_text(
+        (tmp_path / "b" / "config.json").read_text().replace('"d_model": 16', '"d_model": 32')
+    )
+    with pytest.raises(CheckpointError, match="does not match"):
+        load_run(tmp_path / "b")
