@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from attention.runs import CheckpointError, list_runs, load_run
+from attention.runs import MODELS_DIR, CheckpointError, list_runs, load_run, read_config
 
 DEFAULT_MODEL = "tweets-4h"
 MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -48,15 +48,67 @@ def load(name):
         return None
 
 
+@st.cache_data(show_spinner=False, ttl=5)
+def catalog():
+    """{name: (dataset, heads, shipped)} for every run, read from config.json only."""
+    out = {}
+    for p in list_runs():
+        try:
+            c = read_config(p)
+            out[p.name] = (c.get("dataset", "?"), c["model"]["num_heads"], p.parent == MODELS_DIR)
+        except (CheckpointError, KeyError, TypeError):
+            continue  # a broken run shows up on the Train page's table, not in pickers
+    return out
+
+
 def model_picker():
-    """Sidebar model picker, bound to the URL (?model=...). Returns the chosen run folder name."""
-    names = list(runs_by_name())
+    """Sidebar model picker. A shared link's ?model= is read once per session. Returns the chosen name."""
+    names = list(catalog())
     if not names:
         st.sidebar.error("No models found: run `make models` or train one on the Train page.")
         st.stop()
     if st.session_state.get("model") not in names:
-        st.session_state["model"] = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
-    return st.sidebar.selectbox("Model", names, key="model", bind="query-params")
+        want = st.query_params.get("model")
+        if want is not None and want not in names:
+            notices().append(f"There is no model called “{want}”; showing the default model instead.")
+        default = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
+        st.session_state["model"] = want if want in names else default
+    return st.sidebar.selectbox("Model", names, key="model")
+
+
+def siblings(name):
+    """{heads: name} of the shipped models trained on the same dataset as `name`."""
+    cat = catalog()
+    dataset = cat[name][0]
+    return {h: n for n, (d, h, shipped) in sorted(cat.items(), key=lambda kv: kv[1][1]) if d == dataset and shipped}
+
+
+def notices():
+    """Messages about the shared link (bad query parameters) to show once on the page."""
+    return st.session_state.setdefault("_notices", [])
+
+
+def read_url_once(page, parsers):
+    """On a page's first run in a session, copy valid ?key=value into session_state; note the bad ones."""
+    flag = f"_url_read_{page}"
+    if st.session_state.get(flag):
+        return
+    st.session_state[flag] = True
+    for key, parse in parsers.items():
+        raw = st.query_params.get(key)
+        if raw is None:
+            continue
+        try:
+            st.session_state[key] = parse(raw)
+        except ValueError as e:
+            notices().append(f"Ignored ?{key}={raw[:40]!r} in the link: {e}. Using the default.")
+
+
+def write_url(values, defaults):
+    """Put the view's non-default values in the URL so the address bar is a shareable link."""
+    want = {k: v for k, v in values.items() if v != defaults.get(k)}
+    if st.query_params.to_dict() != want:
+        st.query_params.from_dict(want)
 
 
 def model_info(run):
@@ -82,3 +134,61 @@ def trained_masks(cfg):
 def md_escape(text: str) -> str:
     """Escape Markdown so user text shows as typed (Streamlit never renders raw HTML; this stops Markdown too)."""
     return MD_SPECIAL.sub(r"\\\1", text)
+
+
+def keep_valid(cfg):
+    """Give mask toggles the model's trained defaults and drop URL values this model cannot show."""
+    ss = st.session_state
+    ss.setdefault("padmask", cfg.pad_mask)
+    ss.setdefault("causal", cfg.causal)
+    for key, top in (("pad", cfg.max_len), ("layer", cfg.num_layers)):
+        low = 0 if key == "pad" else 1
+        if key in ss and not (isinstance(ss[key], int) and low <= ss[key] <= top):
+            notices().append(f"{key} must be between {low} and {top} for this model; using {low}.")
+            ss[key] = low
+
+
+def keep_options(key, options, single=False):
+    """Drop selections that are no longer options (the sentence or model changed)."""
+    ss = st.session_state
+    if key not in ss or ss[key] is None:
+        return
+    if single:
+        if ss[key] not in options:
+            ss[key] = options[0]
+    elif any(v not in options for v in ss[key]):
+        ss[key] = [v for v in ss[key] if v in options]
+
+
+def use_example():
+    """Callback: copy the clicked example into the sentence box."""
+    if st.session_state.get("example"):
+        st.session_state["text"] = st.session_state["example"]
+    st.session_state["example"] = None
+
+
+def switch_heads(siblings):
+    """Callback: the Heads control picks the shipped model with that many heads."""
+    heads = st.session_state.get("heads")
+    if heads in siblings:
+        st.session_state["model"] = siblings[heads]
+        for key in ("off", "layer"):  # head and layer choices belong to the old model
+            st.session_state.pop(key, None)
+
+
+def head_pairs(labels):
+    """'L1H3' -> (0, 2)."""
+    return [(int(lab[1 : lab.index("H")]) - 1, int(lab[lab.index("H") + 1 :]) - 1) for lab in labels]
+
+
+def focus_label(opt):
+    return {"all": "All heads", "avg": "Average"}.get(opt) or f"Head {opt[1:]}"
+
+
+def share_link():
+    """The full link to this view (host from the browser, state from the query string)."""
+    from urllib.parse import urlencode
+
+    base = st.context.url or ""
+    query = urlencode(st.query_params.to_dict())
+    return f"{base}?{query}" if query else base

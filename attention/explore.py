@@ -1,5 +1,7 @@
 """One sentence through a model, with the masks a person chooses: prediction, tokens and every head's weights."""
 
+import csv
+import io
 import json
 from dataclasses import dataclass, field
 
@@ -98,3 +100,35 @@ def export_json(a: Analysis, classes, model_name: str, text: str) -> str:
         ),
         indent=1,
     )
+
+
+def export_csv(a: Analysis) -> str:
+    """Long format: one row per (layer, head, query, key)."""
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(["layer", "head", "query_pos", "query", "key_pos", "key", "weight"])
+    for layer, w in enumerate(a.weights):
+        H, T, _ = w.shape
+        for h in range(H):
+            for q in range(T):
+                for k in range(T):
+                    out.writerow([layer + 1, h + 1, q, a.tokens[q], k, a.tokens[k], f"{w[h, q, k]:.5f}"])
+    return buf.getvalue()
+
+
+def panels(weights, base=None, focus="all"):
+    """What to draw for one layer: (stack (P, T, T), titles, diverging).
+
+    weights: (H, T, T). With base (the run without the user's masks) the panels
+    are differences. focus: "all" (every head, then the average), "avg", or "h3".
+    """
+    w = weights if base is None else weights - base
+    H = len(w)
+    stack = np.concatenate([w, w.mean(0, keepdims=True)])  # (H + 1, T, T)
+    titles = [f"head {h + 1}" for h in range(H)] + ["average of heads"]
+    if focus == "avg":
+        return stack[H:], titles[H:], base is not None
+    if focus.startswith("h") and focus[1:].isdigit() and 1 <= int(focus[1:]) <= H:
+        h = int(focus[1:]) - 1
+        return stack[h : h + 1], titles[h : h + 1], base is not None
+    return stack, titles, base is not None

@@ -19,10 +19,11 @@ def axis_labels(tokens):
     return [f"{i}:{t}" for i, t in enumerate(tokens)]
 
 
-def attention_grid(weights, tokens, titles=None, cols=4, cell_px=None, zmax=1.0):
+def attention_grid(weights, tokens, titles=None, cols=4, diverging=False):
     """One heatmap per head in a single figure with a shared 0..zmax colour scale.
 
     weights: (H, T, T) array, rows = queries (y axis), columns = keys (x axis).
+    diverging: the panels are differences in -1..1 (red = lost attention, blue = gained).
     """
     w = np.asarray(weights, dtype=np.float32)
     H, T, _ = w.shape
@@ -52,10 +53,15 @@ def attention_grid(weights, tokens, titles=None, cols=4, cell_px=None, zmax=1.0)
     show_ticks = T <= TICKS_UP_TO
     fig.update_xaxes(showticklabels=show_ticks, tickangle=-60, tickfont=dict(size=9), type="category")
     fig.update_yaxes(showticklabels=show_ticks, autorange="reversed", tickfont=dict(size=9), type="category")
-    side = cell_px or max(160, min(420, 14 * T + 60))
+    side = max(160, min(420, 14 * T + 60)) if H > 1 else max(300, min(700, 20 * T + 80))
     fig.update_layout(
         template=TEMPLATE,
-        coloraxis=dict(colorscale=SCALE, cmin=0, cmax=zmax, colorbar=dict(title="weight", thickness=12)),
+        coloraxis=dict(
+            colorscale="RdBu" if diverging else SCALE,
+            cmin=-1 if diverging else 0,
+            cmax=1,
+            colorbar=dict(title="change" if diverging else "weight", thickness=12),
+        ),
         height=rows * side + 60,
         margin=dict(l=10, r=10, t=40, b=10),
     )

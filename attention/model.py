@@ -82,11 +82,11 @@ class AttentionClassifier(nn.Module):
         self.head = nn.Linear(cfg.d_model, cfg.num_classes)
 
     def embed_tokens(self, ids, positional=True):
-        """ids (B, T) -> token embeddings scaled by sqrt(d_model) plus positions, (B, T, D)."""
+        """ids (B, T) -> token embeddings plus positions, (B, T, D); N(0, 1) embeddings need no sqrt(D) scale."""
         T = ids.size(1)
         if T > self.cfg.max_len:
             raise ValueError(f"input has {T} tokens; this model takes at most {self.cfg.max_len}")
-        x = self.embed(ids) * math.sqrt(self.cfg.d_model)
+        x = self.embed(ids)
         if positional and self.cfg.positional == "learned":
             x = x + self.pos.weight[:T]
         elif positional and self.cfg.positional == "sinusoidal":

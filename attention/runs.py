@@ -125,6 +125,11 @@ def load_run(path) -> Run:
     return Run(path, model, tokenizer, classes, config, hist, metrics)
 
 
+def read_config(path) -> dict:
+    """A run's config.json alone (cheap: no weights), for pickers and tables."""
+    return _read_json(Path(path) / "config.json")
+
+
 def list_runs(*dirs):
     """Run folders (those with a config.json) under the given directories, sorted by name."""
     dirs = dirs or (MODELS_DIR, RUNS_DIR)

@@ -1,23 +1,23 @@
 """A diagnostic task where the number of heads matters, with known answers for each head.
 
-Each text hides two people among filler words and decoys, each followed by a number:
+Each text is filler words and decoy numbers around one match, "A vs B":
 
-    "the dog sat carol 7 alice 3 on a mat bob 8 dave 2 today"  ->  label "bob"
+    "the dog 4 sat 3 vs 8 on a mat 9 today"  ->  label "right" (8 > 3)
 
-The label says who has more, alice or bob. Solving it takes two different
-relations at once: the number after "alice" and the number after "bob"
-(carol's and dave's numbers are decoys, so counting words cannot work). In one
-layer, a single head mixes both numbers into the same subspace and loses whose
-number is whose; two or more heads can keep them apart. The true positions are
-known: `targets` returns, for each name, where it is and where its number is.
+The label says which side of "vs" has the larger number. Solving it takes two
+relations at once: the number just before "vs" and the number just after it.
+Both are numbers, so a single head that looks at both mixes them into one
+blend and loses which was left and which was right; two heads can each take
+one side. Decoy numbers elsewhere stop a bag of words from solving it. The
+true positions are known: `targets` says where "vs" and its two numbers are.
 """
 
 import random
 
 from attention.data import Split, TextDataset
 
-NAMES = ("alice", "bob")  # the two whose numbers decide the label
-DECOYS = ("carol", "dave")  # followed by numbers that do not matter
+MARKER = "vs"
+CLASSES = ("left", "right")  # which side has the larger number
 NUMBERS = tuple(str(n) for n in range(1, 10))
 FILLER = tuple(
     "the a dog cat sat on mat today and then ran to park big small red blue tree house saw very "
@@ -26,24 +26,22 @@ FILLER = tuple(
 SIZES = dict(train=8000, val=1000, test=1000)
 
 
-def make_example(rng: random.Random, length=(8, 16)):
-    """One (text, label) pair: label 0 if alice's number is larger, 1 if bob's."""
+def make_example(rng: random.Random, length=(8, 14), decoys=(1, 3)):
+    """One (text, label) pair: label 0 if the number left of "vs" is larger, 1 if the right one is."""
     a, b = rng.sample(NUMBERS, 2)
-    pairs = [("alice", a), ("bob", b)] + [(d, rng.choice(NUMBERS)) for d in DECOYS if rng.random() < 0.8]
-    n_filler = max(rng.randint(*length) - 2 * len(pairs), 0)
-    units = [[rng.choice(FILLER)] for _ in range(n_filler)] + [list(p) for p in pairs]
-    rng.shuffle(units)  # pairs move as units, so a name is always followed by its own number
+    units = [[a, MARKER, b]] + [[rng.choice(NUMBERS)] for _ in range(rng.randint(*decoys))]
+    units += [[rng.choice(FILLER)] for _ in range(max(rng.randint(*length) - 3 - len(units) + 1, 0))]
+    rng.shuffle(units)
     words = [w for unit in units for w in unit]
     return " ".join(words), int(int(b) > int(a))
 
 
 def targets(tokens):
-    """For each of NAMES: (position of the name, position of its number) in a token list, or None."""
-    out = {}
-    for i, t in enumerate(tokens[:-1]):
-        if t in NAMES and t not in out:
-            out[t] = (i, i + 1)
-    return out
+    """Positions (marker, left number, right number) of the first "vs" with a token on each side, or None."""
+    for i in range(1, len(tokens) - 1):
+        if tokens[i] == MARKER:
+            return i, i - 1, i + 1
+    return None
 
 
 def make_synthetic(seed: int = 0) -> TextDataset:
@@ -54,7 +52,7 @@ def make_synthetic(seed: int = 0) -> TextDataset:
         texts, labels = zip(*(make_example(rng) for _ in range(n)))
         splits[name] = Split(list(texts), list(labels))
     desc = (
-        "Synthetic diagnostic task generated in code: who has the larger number, alice or bob? "
-        "Each name is followed by its number; carol and dave are decoys. One head must track two relations at once."
+        "Synthetic task generated in code: which side of 'vs' has the larger number? "
+        "It needs the token before and the token after 'vs' at once; other numbers are decoys."
     )
-    return TextDataset("synthetic", list(NAMES), splits["train"], splits["val"], splits["test"], desc)
+    return TextDataset("synthetic", list(CLASSES), splits["train"], splits["val"], splits["test"], desc)

@@ -1,0 +1,65 @@
+"""AppTest smoke tests: every page runs without an exception, and the Explore page's main paths."""
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 60
+
+
+def app(**params):
+    at = AppTest.from_file("app.py", default_timeout=TIMEOUT)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at
+
+
+def grid_spec(at):
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [c for c in charts if any(t.get("type") == "heatmap" for t in c["data"])][0]
+
+
+def test_explore_opens_with_a_hint():
+    at = app().run()
+    assert not at.exception
+    assert at.text_input(key="text").value == ""
+    assert "Type a sentence" in at.info[0].value
+
+
+def test_sentence_gives_prediction_and_one_heatmap_per_head_plus_average():
+    at = app(text="the flight was not good at all").run()
+    assert not at.exception
+    assert at.metric[0].value in ("negative", "neutral", "positive")
+    grid = grid_spec(at)
+    heatmaps = [t for t in grid["data"] if t["type"] == "heatmap"]
+    assert len(heatmaps) == 4 + 1  # four heads and their average
+    assert heatmaps[0]["x"][:3] == ["0:the", "1:flight", "2:was"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["   ", "x" * 5000, "✈️ vol annulé 😡 رحلة سيئة 飞机", "<script>alert(1)</script>", "\u200b\u200b"],
+)
+def test_bad_input_is_handled(text):
+    at = app(text=text).run()
+    assert not at.exception
+    shown = [m.value for m in at.info] + [m.value for m in at.warning] + [m.value for m in at.metric]
+    assert shown  # a hint, a warning or a prediction; never a traceback
+
+
+def test_invalid_query_params_fall_back_with_a_notice():
+    at = app(text="good", model="nope", pad="-3", padmask="maybe", layer="x").run()
+    assert not at.exception
+    notes = " ".join(w.value for w in at.warning)
+    assert "no model called" in notes and "padmask" in notes and "layer" in notes and "pad must be" in notes
+    assert at.selectbox(key="model").value == "tweets-4h"
+
+
+def test_masks_change_the_computation_and_are_reported():
+    at = app(text="great flight", pad="8", padmask="off").run()
+    assert not at.exception
+    grid = grid_spec(at)
+    w = grid["data"][0]
+    assert w["x"][-1] == "7:<pad>"
+    assert any(m.value.startswith(("Your masks flipped", "Same class")) for m in at.error + at.success)
