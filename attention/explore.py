@@ -124,10 +124,10 @@ def panels(weights, base=None, focus="all"):
     """
     w = weights if base is None else weights - base
     H = len(w)
-    stack = np.concatenate([w, w.mean(0, keepdims=True)])  # (H + 1, T, T)
-    titles = [f"head {h + 1}" for h in range(H)] + ["average of heads"]
+    stack = np.concatenate([w, w.mean(0, keepdims=True)]) if H > 1 else w  # (H + 1, T, T): heads, then average
+    titles = [f"head {h + 1}" for h in range(H)] + ["average of heads"] * (H > 1)
     if focus == "avg":
-        return stack[H:], titles[H:], base is not None
+        return stack[-1:], titles[-1:], base is not None
     if focus.startswith("h") and focus[1:].isdigit() and 1 <= int(focus[1:]) <= H:
         h = int(focus[1:]) - 1
         return stack[h : h + 1], titles[h : h + 1], base is not None

@@ -30,9 +30,16 @@ def attention_grid(weights, tokens, titles=None, cols=4, diverging=False):
     cols = min(cols, H)
     rows = -(-H // cols)
     titles = titles or [f"head {h + 1}" for h in range(H)]
-    gap = 0.12 if T <= TICKS_UP_TO else 0.04
+    show_ticks = T <= TICKS_UP_TO
+    side = max(160, min(420, 14 * T + 60)) if H > 1 else max(300, min(700, 20 * T + 80))
+    gap_px = 90 if show_ticks else 40  # room for the rotated key labels and the next row's title
+    height = rows * side + (rows - 1) * gap_px + 60
     fig = make_subplots(
-        rows, cols, subplot_titles=titles, horizontal_spacing=gap / cols * 2, vertical_spacing=gap / rows * 2
+        rows,
+        cols,
+        subplot_titles=titles,
+        horizontal_spacing=(0.1 if show_ticks else 0.03) / cols * 2,
+        vertical_spacing=gap_px / height if rows > 1 else 0.0,
     )
     labels = axis_labels(tokens)
     annotate = T <= CELL_NUMBERS_UP_TO
@@ -50,10 +57,8 @@ def attention_grid(weights, tokens, titles=None, cols=4, diverging=False):
             row=h // cols + 1,
             col=h % cols + 1,
         )
-    show_ticks = T <= TICKS_UP_TO
     fig.update_xaxes(showticklabels=show_ticks, tickangle=-60, tickfont=dict(size=9), type="category")
     fig.update_yaxes(showticklabels=show_ticks, autorange="reversed", tickfont=dict(size=9), type="category")
-    side = max(160, min(420, 14 * T + 60)) if H > 1 else max(300, min(700, 20 * T + 80))
     fig.update_layout(
         template=TEMPLATE,
         coloraxis=dict(
@@ -62,7 +67,7 @@ def attention_grid(weights, tokens, titles=None, cols=4, diverging=False):
             cmax=1,
             colorbar=dict(title="change" if diverging else "weight", thickness=12),
         ),
-        height=rows * side + 60,
+        height=height,
         margin=dict(l=10, r=10, t=40, b=10),
     )
     return fig

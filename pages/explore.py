@@ -97,7 +97,8 @@ changed = now.masks != base.masks
 
 with left:
     p = now.probs[now.pred]
-    st.metric("Prediction", run.classes[now.pred], f"{p:.0%} sure", delta_color="off")
+    st.metric("Prediction", run.classes[now.pred])
+    st.caption(f"{p:.0%} probability")
     if changed:
         before = run.classes[base.pred]
         if base.pred != now.pred:
@@ -113,7 +114,7 @@ with left:
         st.warning(f"The sentence was cut to the model's limit of {cfg.max_len} tokens: {left_out} were left out.")
 
 st.subheader(f"Layer {layer}: every head's attention")
-focus_opts = ["all", "avg"] + [f"h{h + 1}" for h in range(cfg.num_heads)]
+focus_opts = ["all"] + ["avg"] * (cfg.num_heads > 1) + [f"h{h + 1}" for h in range(cfg.num_heads)]
 ui.keep_options("focus", focus_opts, single=True)
 c1, c2 = st.columns([3, 2])
 focus = c1.segmented_control("Show", focus_opts, key="focus", format_func=ui.focus_label) or "all"

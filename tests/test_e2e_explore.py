@@ -1,0 +1,96 @@
+"""Browser tests: Chromium drives `streamlit run app.py` like a person would."""
+
+from urllib.parse import parse_qs, urlencode, urlparse
+
+from playwright.sync_api import expect
+
+GRIDS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .filter(d => (d._fullData || []).some(t => t.type === 'heatmap' && t.coloraxis))
+  .map(d => ({
+    n: d._fullData.filter(t => t.type === 'heatmap').length,
+    titles: (d.layout.annotations || []).map(a => a.text),
+    x: Array.from(d._fullData[0].x),
+    z0: Array.from(d._fullData[0].z, row => Array.from(row)),
+    drawn: d.querySelectorAll('g.hm image').length,
+  }))"""
+
+
+def open_app(page, server, **params):
+    page.goto(server + ("/?" + urlencode(params) if params else "/"))
+    expect(page.locator("[data-testid='stApp']")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=30_000
+    )
+
+
+def grid(page, n=None):
+    """The attention grid as drawn: number of heatmaps, titles, x labels, head 1's weights."""
+    if n is not None:
+        page.wait_for_function(f"(n) => ({GRIDS_JS})().some(g => g.n === n && g.drawn === n)", arg=n)
+    grids = page.evaluate(GRIDS_JS)
+    assert len(grids) == 1, grids
+    return grids[0]
+
+
+def test_page_opens_without_error(page, server):
+    open_app(page, server)
+    expect(page.get_by_text("Explore attention")).to_be_visible()
+    expect(page.get_by_text("Type a sentence above")).to_be_visible()
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_typing_a_sentence_draws_one_heatmap_per_head(page, server):
+    open_app(page, server)
+    box = page.get_by_label("Sentence")
+    box.fill("the flight was not good at all")
+    box.press("Enter")
+    g = grid(page, 5)  # 4 heads + their average
+    assert g["x"] == ["0:the", "1:flight", "2:was", "3:not", "4:good", "5:at", "6:all"]
+    assert g["titles"][:4] == ["head 1", "head 2", "head 3", "head 4"]
+    expect(page.get_by_test_id("stMetricValue")).to_have_text("negative")
+
+
+def test_switching_heads_changes_the_grid(page, server):
+    open_app(page, server, text="the flight was not good at all")
+    grid(page, 5)
+    page.locator(".st-key-heads button", has_text="8").click()
+    grid(page, 9)
+    expect(page.get_by_test_id("stSelectbox")).to_contain_text("tweets-8h")
+    page.locator(".st-key-heads button", has_text="1").click()
+    assert grid(page, 1)["titles"] == ["head 1"]
+
+
+def test_padding_mask_changes_weights_on_pad_keys(page, server):
+    open_app(page, server, text="great crew", pad="6")
+    g = grid(page, 5)
+    pads = [i for i, label in enumerate(g["x"]) if label.endswith("<pad>")]
+    assert len(pads) == 4
+    assert all(row[i] == 0 for row in g["z0"] for i in pads)  # masked: no weight on <pad>
+    page.locator(".st-key-padmask label").click()
+    page.wait_for_function(f"() => ({GRIDS_JS})().some(g => g.z0[0][{pads[0]}] > 0)")
+    g = grid(page, 5)
+    assert all(sum(row[i] for i in pads) > 0 for row in g["z0"])
+    expect(page.get_by_text("without them it is").or_(page.get_by_text("Same class as without"))).to_be_visible()
+
+
+def test_shared_url_restores_the_view(page, server):
+    params = dict(model="tweets-8h", text="my bag is lost", off="L1H2", focus="h3", hide="1")
+    open_app(page, server, **params)
+    g = grid(page, 1)
+    assert g["titles"] == ["head 3"]
+    assert g["x"] == ["0:my", "1:bag", "2:is", "3:lost"]
+    assert all(row[1] == 0 for row in g["z0"])  # "bag" hidden as a key
+    expect(page.get_by_label("Sentence")).to_have_value("my bag is lost")
+    expect(page.get_by_test_id("stSelectbox")).to_contain_text("tweets-8h")
+    # the page writes the same state back into the address bar
+    query = {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+    assert query == params
+
+
+def test_html_in_text_is_shown_not_run(page, server):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    open_app(page, server, text="<script>alert(1)</script><img src=x onerror=alert(2)>")
+    grid(page)
+    page.wait_for_timeout(500)
+    assert dialogs == []
+    expect(page.get_by_label("Sentence")).to_have_value("<script>alert(1)</script><img src=x onerror=alert(2)>")
