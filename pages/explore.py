@@ -4,6 +4,7 @@ import streamlit as st
 
 import ui
 from attention import figures
+from attention.defaults import heads_sentence, load_results
 from attention.explore import Masks, analyze, export_csv, export_json, panels
 
 EXAMPLES = {
@@ -65,6 +66,9 @@ with right:
     if len(sib) > 1:
         st.session_state["heads"] = cfg.num_heads
         st.segmented_control("Heads", list(sib), key="heads", on_change=ui.switch_heads, args=(sib,))
+        verdict = heads_sentence(load_results(), run.meta.get("dataset"))
+        if verdict:
+            st.caption(verdict + " (Shipped models, one training seed each.)")
     layer = 1
     if cfg.num_layers > 1:
         layer = st.segmented_control("Layer", list(range(1, cfg.num_layers + 1)), key="layer") or 1

@@ -1,15 +1,17 @@
 """AppTest smoke tests: every page runs without an exception, and the Explore page's main paths."""
 
 import json
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60
 
 
 def app(**params):
-    at = AppTest.from_file("app.py", default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     for k, v in params.items():
         at.query_params[k] = v
     return at
@@ -62,4 +64,4 @@ def test_masks_change_the_computation_and_are_reported():
     grid = grid_spec(at)
     w = grid["data"][0]
     assert w["x"][-1] == "7:<pad>"
-    assert any(m.value.startswith(("Your masks flipped", "Same class")) for m in at.error + at.success)
+    assert any(m.value.startswith(("Your masks flipped", "Same class")) for m in [*at.error, *at.success])
