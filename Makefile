@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint bench models
+.PHONY: run test bench models screenshots
 
 run: $(VENV)/.deps
 	$(PY) -m streamlit run app.py --server.port $(PORT)
@@ -34,3 +34,7 @@ bench: $(VENV)/.deps
 # Retrain the shipped default models (about 5 minutes on 2 CPU cores).
 models: $(VENV)/.deps
 	$(PY) -m attention.defaults
+
+# The README's screenshots (starts the app and a headless Chromium).
+screenshots: $(VENV)/.dev-deps
+	$(PY) tools/screenshots.py

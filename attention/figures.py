@@ -5,10 +5,17 @@ outside Streamlit (which otherwise swaps in its own theme).
 """
 
 import numpy as np
+import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-SCALE = "Blues"
+def _scale(colors):
+    """A plotly colorscale spelled out, so plotly.js draws the same colours as plotly.py (its named ones differ)."""
+    return [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
+
+
+SCALE = _scale(pc.sequential.Blues)  # 0 = white, 1 = dark blue
+DIVERGING = _scale(pc.diverging.RdBu)  # negative = red, positive = blue
 TEMPLATE = "plotly_white"
 CELL_NUMBERS_UP_TO = 12  # write weights in the cells when a sentence has at most this many tokens
 TICKS_UP_TO = 48  # beyond this many tokens, tick labels cost more than they tell (hover still names tokens)
@@ -20,57 +27,70 @@ def axis_labels(tokens):
 
 
 def attention_grid(weights, tokens, titles=None, cols=4, diverging=False):
-    """One heatmap per head in a single figure with a shared 0..zmax colour scale.
+    """One heatmap per head in a single figure with a shared colour scale (0..1, or -1..1 when diverging).
 
-    weights: (H, T, T) array, rows = queries (y axis), columns = keys (x axis).
-    diverging: the panels are differences in -1..1 (red = lost attention, blue = gained).
+    weights: (P, T, T) array, rows = queries (y axis), columns = keys (x axis).
+    diverging: the panels are differences (red = lost attention, blue = gained).
+    Built as a plain spec (no per-property validation): plotly's checks cost more than the data at 8 heads.
     """
     w = np.asarray(weights, dtype=np.float32)
-    H, T, _ = w.shape
-    cols = min(cols, H)
-    rows = -(-H // cols)
-    titles = titles or [f"head {h + 1}" for h in range(H)]
+    P, T, _ = w.shape
+    cols = min(cols, P)
+    rows = -(-P // cols)
+    titles = titles or [f"head {h + 1}" for h in range(P)]
     show_ticks = T <= TICKS_UP_TO
-    side = max(160, min(420, 14 * T + 60)) if H > 1 else max(300, min(700, 20 * T + 80))
+    side = max(160, min(420, 14 * T + 60)) if P > 1 else max(300, min(700, 20 * T + 80))
     gap_px = 90 if show_ticks else 40  # room for the rotated key labels and the next row's title
     height = rows * side + (rows - 1) * gap_px + 60
-    fig = make_subplots(
-        rows,
-        cols,
-        subplot_titles=titles,
-        horizontal_spacing=(0.1 if show_ticks else 0.03) / cols * 2,
-        vertical_spacing=gap_px / height if rows > 1 else 0.0,
-    )
+    xs, ys = _domains(cols, 0.08 if show_ticks else 0.02), _domains(rows, gap_px / height)
     labels = axis_labels(tokens)
-    annotate = T <= CELL_NUMBERS_UP_TO
-    for h in range(H):
-        fig.add_trace(
-            go.Heatmap(
+    text = "%{z:.2f}" if T <= CELL_NUMBERS_UP_TO else None
+    tick = dict(showticklabels=show_ticks, tickfont=dict(size=9), type="category", showgrid=False, zeroline=False)
+    data, layout = [], {}
+    for h in range(P):
+        n = "" if h == 0 else str(h + 1)
+        x0, x1 = xs[h % cols]
+        y0, y1 = ys[::-1][h // cols]  # first row on top
+        data.append(
+            dict(
+                type="heatmap",
                 z=w[h],
                 x=labels,
                 y=labels,
+                xaxis="x" + n,
+                yaxis="y" + n,
                 coloraxis="coloraxis",
                 hovertemplate="%{y} → %{x}: %{z:.3f}<extra>" + titles[h] + "</extra>",
-                texttemplate="%{z:.2f}" if annotate else None,
+                texttemplate=text,
                 textfont=dict(size=9),
-            ),
-            row=h // cols + 1,
-            col=h % cols + 1,
+            )
         )
-    fig.update_xaxes(showticklabels=show_ticks, tickangle=-60, tickfont=dict(size=9), type="category")
-    fig.update_yaxes(showticklabels=show_ticks, autorange="reversed", tickfont=dict(size=9), type="category")
-    fig.update_layout(
-        template=TEMPLATE,
+        layout["xaxis" + n] = dict(tick, domain=[x0, x1], anchor="y" + n, tickangle=-60)
+        layout["yaxis" + n] = dict(tick, domain=[y0, y1], anchor="x" + n, autorange="reversed")
+    titles_ = [
+        dict(text=t, x=sum(xs[h % cols]) / 2, y=ys[::-1][h // cols][1], xref="paper", yref="paper", showarrow=False)
+        for h, t in enumerate(titles)
+    ]
+    layout.update(
+        annotations=[dict(a, yanchor="bottom", font=dict(size=13)) for a in titles_],
         coloraxis=dict(
-            colorscale="RdBu" if diverging else SCALE,
+            colorscale=DIVERGING if diverging else SCALE,
             cmin=-1 if diverging else 0,
             cmax=1,
-            colorbar=dict(title="change" if diverging else "weight", thickness=12),
+            colorbar=dict(title=dict(text="change" if diverging else "weight"), thickness=12),
         ),
         height=height,
         margin=dict(l=10, r=10, t=40, b=10),
+        plot_bgcolor="white",
+        paper_bgcolor="white",
     )
-    return fig
+    return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
+
+
+def _domains(n, gap):
+    """n equal [start, end] spans across 0..1 with `gap` between neighbours."""
+    size = (1 - gap * (n - 1)) / n
+    return [(i * (size + gap), i * (size + gap) + size) for i in range(n)]
 
 
 def probabilities(classes, probs, predicted=None):
@@ -158,4 +178,22 @@ def confusion(matrix, classes, normalize=False):
         height=120 + 50 * len(classes),
         margin=dict(l=10, r=10, t=10, b=10),
     )
+    return fig
+
+
+def plain_labels(labels):
+    """Labels that plotly shows as typed: its pseudo-HTML (<b>, <a href>...) is escaped as entities."""
+    return [str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for s in labels]
+
+
+def training_curves(history, steps_per_epoch=None, max_epochs=None):
+    """curves() while training: step losses placed by the known steps per epoch, x axis fixed to all epochs."""
+    fig = curves(history)
+    steps = history.get("steps", [])
+    if steps and steps_per_epoch and not history.get("epochs"):  # curves() can only guess before epoch 1 ends
+        fig.data[0].x = np.arange(1, len(steps) + 1, dtype=np.float32) / steps_per_epoch
+    if max_epochs:
+        fig.update_xaxes(range=[0, max_epochs + 0.2])
+    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    fig.update_layout(uirevision="training")  # keep the person's zoom across redraws
     return fig

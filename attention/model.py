@@ -20,7 +20,7 @@ class ModelConfig:
     num_layers: int = 1  # encoder blocks
     d_ff: int = 0  # feed-forward width per block; 0 = no feed-forward
     positional: str = "sinusoidal"  # sinusoidal | learned | none
-    max_len: int = 64  # longest input in tokens (learned positions need a bound)
+    max_len: int = 128  # longest input in tokens (learned positions need a bound)
     dropout: float = 0.1
     pad_mask: bool = True  # mask <pad> keys (trained with it on by default)
     causal: bool = False  # causal (look-ahead) mask during training

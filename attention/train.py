@@ -29,7 +29,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # max gradient norm
     patience: int = 2  # epochs without a better validation loss before stopping
     seed: int = 0
-    max_len: int = 64  # tokens kept per text; longer texts are truncated (and counted)
+    max_len: int = 128  # tokens kept per text; longer texts are truncated (and counted)
     min_freq: int = 2  # words seen fewer times in training become <unk>
 
 
@@ -114,11 +114,13 @@ def evaluate(model, data: Encoded, batch_size=256):
     return total / n, (preds == data.labels).float().mean().item() if len(data) else 0.0, preds
 
 
-def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, should_stop=None):
+def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, should_stop=None, on_eval=None):
     """Train with AdamW and early stopping on validation loss; the best weights are loaded at the end.
 
     on_step(step, loss) after every batch; on_epoch(record) after every epoch;
-    should_stop() polled every batch. Returns the history dict. Raises TrainingDiverged.
+    should_stop() polled every batch. on_eval(record, preds) gets each epoch's (N,) validation
+    predictions from the same pass that gave val_loss, before on_epoch. Returns the history dict.
+    Raises TrainingDiverged.
     """
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -153,7 +155,7 @@ def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, sh
                 on_step(step, loss.item())
         if seen == 0:
             break
-        val_loss, val_acc, _ = evaluate(model, data.val)
+        val_loss, val_acc, val_preds = evaluate(model, data.val)
         secs = time.perf_counter() - t0
         record = dict(
             epoch=epoch,
@@ -172,6 +174,8 @@ def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, sh
             best_state = copy.deepcopy(model.state_dict())
         else:
             bad_epochs += 1
+        if on_eval:
+            on_eval(record, val_preds)
         if on_epoch:
             on_epoch(record)
         if history["stopped"] == "user":

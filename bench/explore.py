@@ -1,0 +1,102 @@
+"""Explore page speed: server time per interaction, and browser time from Enter to every heatmap drawn.
+
+python bench/explore.py            # both tables (starts its own streamlit server and Chromium)
+python bench/explore.py --server   # only the server-side table
+"""
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+from attention import figures  # noqa: E402
+from attention.explore import Masks, analyze, panels  # noqa: E402
+from attention.runs import MODELS_DIR, load_run  # noqa: E402
+
+SIZES = (8, 32, 128)
+MODELS = ("tweets-1h", "tweets-8h")
+WORDS = "the flight was not good at all and my bag is lost but the crew were great thanks".split()
+
+
+def sentence(n, shift=0):
+    return " ".join(WORDS[(i + shift) % len(WORDS)] for i in range(n))
+
+
+def ms(fn, repeats=20):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def server_table():
+    torch.set_num_threads(2)
+    print("Server side, median of 20 (ms): tokenize + forward, figure build, figure to JSON (what Streamlit sends)")
+    print()
+    print("| model | tokens | tokenize + forward | build figure | serialise | total |")
+    print("|---|---|---|---|---|---|")
+    for name in MODELS:
+        run = load_run(MODELS_DIR / name)
+        for n in SIZES:
+            text = sentence(n)
+            a = analyze(run.model, run.tokenizer, text, Masks())
+            assert len(a.tokens) == n
+            fig = figures.attention_grid(*panels(a.weights[0])[:2], a.tokens)
+            t1 = ms(lambda: analyze(run.model, run.tokenizer, text, Masks()))
+            t2 = ms(lambda: figures.attention_grid(*panels(a.weights[0])[:2], a.tokens))
+            t3 = ms(lambda: fig.to_json(engine="orjson"))
+            print(f"| {name} | {n} | {t1:.1f} | {t2:.1f} | {t3:.1f} | {t1 + t2 + t3:.1f} |")
+
+
+def browser_table(repeats=10):
+    import tempfile
+
+    from conftest import CHROMIUM, CHROMIUM_ARGS, start_server
+    from playwright.sync_api import sync_playwright
+    from test_e2e_explore import GRIDS_JS
+
+    proc, url = start_server(tempfile.mkdtemp())
+    print()
+    print(f"Browser (headless Chromium, 1400x1000): Enter pressed -> every heatmap drawn, median of {repeats} (ms)")
+    print()
+    print("| model | tokens | heatmaps | median | min | max |")
+    print("|---|---|---|---|---|---|")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for name in MODELS:
+                heads = int(name.split("-")[1][:-1])
+                panels_n = heads + (heads > 1)
+                page.goto(f"{url}/?model={name}&text=warm+up")
+                page.wait_for_function(f"() => ({GRIDS_JS})().some(g => g.drawn === {panels_n})", timeout=60_000)
+                box = page.get_by_label("Sentence")
+                for n in SIZES:
+                    times = []
+                    for i in range(repeats + 1):
+                        box.fill(sentence(n, shift=i + 1))
+                        check = f"() => ({GRIDS_JS})().some(g => g.drawn === {panels_n} && g.x[0] === '0:{WORDS[(i + 1) % len(WORDS)]}' && g.x.length === {n})"
+                        t0 = time.perf_counter()
+                        box.press("Enter")
+                        page.wait_for_function(check, timeout=60_000, polling="raf")
+                        if i:  # the first of each size warms plotly's layout for it
+                            times.append((time.perf_counter() - t0) * 1000)
+                    print(
+                        f"| {name} | {n} | {panels_n} | {statistics.median(times):.0f} | {min(times):.0f} | {max(times):.0f} |"
+                    )
+            browser.close()
+    finally:
+        proc.terminate()
+
+
+if __name__ == "__main__":
+    server_table()
+    if "--server" not in sys.argv:
+        browser_table()

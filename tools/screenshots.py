@@ -1,0 +1,49 @@
+"""Take the README's screenshots: starts the app, opens pages in headless Chromium, writes docs/*.png.
+
+python tools/screenshots.py                 # every shot below
+python tools/screenshots.py URL OUT.png     # one page of an app that is already running
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+SHOTS = {
+    "explore.png": ("/?text=the+flight+was+not+good+at+all", 1900),
+    "explore-masks.png": ("/?model=tweets-4h&text=the+flight+was+not+good+at+all&pad=10&padmask=off&off=L1H2", 1900),
+    "synthetic.png": ("/?model=synthetic-2h&text=the+dog+4+sat+3+vs+8+on+a+mat", 1500),
+}
+
+
+def shoot(browser, url, out, height=1000):
+    page = browser.new_page(viewport={"width": 1400, "height": height})
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+    page.wait_for_timeout(3000)  # plotly draws after the script ends
+    page.screenshot(path=str(out))
+    page.close()
+
+
+def main():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        if len(sys.argv) == 3:
+            shoot(browser, sys.argv[1], sys.argv[2])
+            return
+        proc, url = start_server(tempfile.mkdtemp())
+        try:
+            (ROOT / "docs").mkdir(exist_ok=True)
+            for name, (path, height) in SHOTS.items():
+                shoot(browser, url + path, ROOT / "docs" / name, height)
+                print("wrote docs/" + name)
+        finally:
+            proc.terminate()
+
+
+if __name__ == "__main__":
+    main()
