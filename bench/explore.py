@@ -49,9 +49,9 @@ def server_table():
             a = analyze(run.model, run.tokenizer, text, Masks())
             assert len(a.tokens) == n
             fig = figures.attention_grid(*panels(a.weights[0])[:2], a.tokens)
-            t1 = ms(lambda: analyze(run.model, run.tokenizer, text, Masks()))
-            t2 = ms(lambda: figures.attention_grid(*panels(a.weights[0])[:2], a.tokens))
-            t3 = ms(lambda: fig.to_json(engine="orjson"))
+            t1 = ms(lambda r=run, t=text: analyze(r.model, r.tokenizer, t, Masks()))
+            t2 = ms(lambda a=a: figures.attention_grid(*panels(a.weights[0])[:2], a.tokens))
+            t3 = ms(lambda f=fig: f.to_json(engine="orjson"))
             print(f"| {name} | {n} | {t1:.1f} | {t2:.1f} | {t3:.1f} | {t1 + t2 + t3:.1f} |")
 
 
@@ -82,15 +82,16 @@ def browser_table(repeats=10):
                     times = []
                     for i in range(repeats + 1):
                         box.fill(sentence(n, shift=i + 1))
-                        check = f"() => ({GRIDS_JS})().some(g => g.drawn === {panels_n} && g.x[0] === '0:{WORDS[(i + 1) % len(WORDS)]}' && g.x.length === {n})"
+                        first = f"0:{WORDS[(i + 1) % len(WORDS)]}"
+                        check = f"() => ({GRIDS_JS})().some(g => g.drawn === {panels_n} && g.x[0] === '{first}'"
+                        check += f" && g.x.length === {n})"
                         t0 = time.perf_counter()
                         box.press("Enter")
                         page.wait_for_function(check, timeout=60_000, polling="raf")
                         if i:  # the first of each size warms plotly's layout for it
                             times.append((time.perf_counter() - t0) * 1000)
-                    print(
-                        f"| {name} | {n} | {panels_n} | {statistics.median(times):.0f} | {min(times):.0f} | {max(times):.0f} |"
-                    )
+                    med, lo, hi = statistics.median(times), min(times), max(times)
+                    print(f"| {name} | {n} | {panels_n} | {med:.0f} | {lo:.0f} | {hi:.0f} |")
             browser.close()
     finally:
         proc.terminate()
