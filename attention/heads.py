@@ -1,0 +1,152 @@
+"""What each head does: ablation, pruning, diagnostics, and the head-count verdict. Arrays in, numbers out."""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from attention.train import Encoded, batches
+
+
+@dataclass
+class Scores:
+    """Loss, accuracy and predictions of one model variant on one split."""
+
+    loss: float
+    accuracy: float
+    preds: np.ndarray  # (N,)
+
+
+@torch.inference_mode()
+def score(model, data: Encoded, head_mask=None, batch_size=256) -> Scores:
+    """Evaluate with some heads removed. head_mask (L, H): 1 keep, 0 remove."""
+    cfg = model.cfg
+    total, preds = 0.0, []
+    for ids, kpm, y in batches(data, batch_size):
+        logits, _ = model(
+            ids, kpm if cfg.pad_mask else None, is_causal=cfg.causal, need_weights=False, head_mask=head_mask
+        )
+        total += F.cross_entropy(logits, y, reduction="sum").item()
+        preds.append(logits.argmax(-1))
+    p = torch.cat(preds).numpy()
+    return Scores(total / len(data), float((p == data.labels.numpy()).mean()), p)
+
+
+def ablation(model, data: Encoded):
+    """Remove each head alone. Returns (full Scores, rows sorted by importance: most harmful removal first).
+
+    Each row: layer, head (0-based), d_acc and d_loss (removed minus full), flipped (indices whose prediction changed).
+    """
+    L, H = model.cfg.num_layers, model.cfg.num_heads
+    full = score(model, data)
+    rows = []
+    for layer in range(L):
+        for head in range(H):
+            mask = torch.ones(L, H)
+            mask[layer, head] = 0
+            s = score(model, data, mask)
+            flipped = np.flatnonzero(s.preds != full.preds)
+            rows.append(
+                dict(
+                    layer=layer, head=head, d_acc=s.accuracy - full.accuracy, d_loss=s.loss - full.loss, flipped=flipped
+                )
+            )
+    rows.sort(key=lambda r: (-r["d_loss"], r["d_acc"]))
+    return full, rows
+
+
+def pruning_curve(model, data: Encoded, rows):
+    """Remove heads from least to most important (by ablation rows); accuracy after each removal.
+
+    Returns [(heads kept, accuracy)], starting with all heads kept and ending with none.
+    """
+    L, H = model.cfg.num_layers, model.cfg.num_heads
+    mask = torch.ones(L, H)
+    curve = [(L * H, score(model, data).accuracy)]
+    for r in reversed(rows):  # least important first
+        mask[r["layer"], r["head"]] = 0
+        curve.append((int(mask.sum()), score(model, data, mask.clone()).accuracy))
+    return curve
+
+
+@torch.inference_mode()
+def collect_weights(model, data: Encoded, limit=512, batch_size=128):
+    """Attention weights of the first `limit` texts: list over texts of per-layer (H, T, T) arrays, unpadded."""
+    cfg = model.cfg
+    sub = Encoded(data.ids[:limit], data.labels[:limit])
+    out = []
+    for ids, kpm, _ in batches(sub, batch_size):
+        _, weights = model(ids, kpm if cfg.pad_mask else None, is_causal=cfg.causal)
+        lengths = (~kpm).sum(1).tolist()
+        for b, n in enumerate(lengths):
+            out.append([w[b, :, :n, :n].numpy() for w in weights])
+    return out
+
+
+def diagnostics(samples, layer=0):
+    """Per head of one layer: entropy (nats, mean over query rows) and share of attention on self, previous, first.
+
+    samples: list of per-layer (H, T, T) arrays as from collect_weights (real tokens only).
+    Returns dict name -> (H,) array.
+    """
+    sums = dict(entropy=0.0, self=0.0, previous=0.0, first=0.0)
+    rows = 0
+    for per_layer in samples:
+        w = per_layer[layer]  # (H, T, T)
+        T = w.shape[-1]
+        sums["entropy"] = sums["entropy"] + entropy(w).sum(-1)
+        sums["self"] = sums["self"] + np.trace(w, axis1=1, axis2=2)
+        sums["previous"] = sums["previous"] + (np.diagonal(w, offset=-1, axis1=1, axis2=2).sum(-1) if T > 1 else 0.0)
+        sums["first"] = sums["first"] + w[:, :, 0].sum(-1)
+        rows += T
+    return {k: np.asarray(v) / max(rows, 1) for k, v in sums.items()}
+
+
+def entropy(w):
+    """Entropy in nats of each attention row: (..., T) -> (...). Zero-weight keys contribute nothing."""
+    w = np.asarray(w, dtype=np.float64)
+    return -(w * np.log(np.where(w > 0, w, 1.0))).sum(-1)
+
+
+def similarity(samples, layer=0):
+    """(H, H) correlation between heads' weights, over every query row of every text."""
+    flat = np.concatenate([s[layer].reshape(s[layer].shape[0], -1) for s in samples], axis=1)  # (H, sum T^2)
+    if flat.shape[0] == 1:
+        return np.ones((1, 1))
+    return np.nan_to_num(np.corrcoef(flat), nan=0.0)
+
+
+def position_hits(samples, targets, layer=0):
+    """How often each head's strongest attention from a query lands on a known key.
+
+    targets: per sample, a list of (query position, key position) pairs (or [] when unknown).
+    Returns (H, K) array: share of samples where head h's argmax for target k's query is target k's key.
+    """
+    hits, n = None, 0
+    for per_layer, tg in zip(samples, targets):
+        if not tg:
+            continue
+        w = per_layer[layer]  # (H, T, T)
+        row = np.array([[w[h, q].argmax() == k for q, k in tg] for h in range(w.shape[0])], dtype=float)
+        hits = row if hits is None else hits + row
+        n += 1
+    return hits / n if n else None
+
+
+def verdict(a_name, a, b_name, b, unit="points"):
+    """A sentence comparing two sets of accuracies (one per seed): a clear win, within noise, or a clear loss.
+
+    The ± is the standard error of the difference of means; a gap counts as real when it is
+    more than twice that and at least half a point.
+    """
+    a, b = np.asarray(a, float) * 100, np.asarray(b, float) * 100
+    gap = a.mean() - b.mean()
+    se = math.sqrt(sum(x.var(ddof=1) / len(x) if len(x) > 1 else 0.0 for x in (a, b)))
+    if abs(gap) <= max(2 * se, 0.5):
+        kind = "within noise"
+    else:
+        kind = "a clear win" if gap > 0 else "a clear loss"
+    word = "beat" if gap >= 0 else "trail"
+    return kind, f"{a_name} {word} {b_name} by {abs(gap):.1f} ± {se:.1f} {unit}: {kind}."

@@ -1,0 +1,95 @@
+"""Head analysis on hand-made attention tensors and tiny models: known entropy, positions, verdicts."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from attention.heads import ablation, diagnostics, entropy, position_hits, pruning_curve, score, similarity, verdict
+from attention.model import AttentionClassifier, ModelConfig
+from attention.train import Encoded
+
+
+def test_entropy_known_values():
+    assert entropy([1.0, 0.0, 0.0]) == 0.0
+    assert entropy([0.5, 0.5]) == pytest.approx(math.log(2))
+    assert entropy(np.full(4, 0.25)) == pytest.approx(math.log(4))
+
+
+def hand_made():
+    """Two texts of 3 tokens, 3 heads: head 0 looks at itself, head 1 at the previous token, head 2 at the first."""
+    eye = np.eye(3)
+    prev = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0]], float)
+    first = np.array([[1, 0, 0], [1, 0, 0], [1, 0, 0]], float)
+    w = np.stack([eye, prev, first])  # (3, 3, 3)
+    return [[w], [w]]
+
+
+def test_diagnostics_find_self_previous_and_first_heads():
+    d = diagnostics(hand_made())
+    assert d["self"].tolist() == pytest.approx([1.0, 1 / 3, 1 / 3])
+    assert d["previous"].tolist() == pytest.approx([0.0, 2 / 3, 1 / 3])
+    assert d["first"].tolist() == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert d["entropy"].tolist() == pytest.approx([0.0, 0.0, 0.0])
+
+
+def test_similarity_identical_heads_correlate_fully():
+    w = np.random.default_rng(0).random((1, 4, 4))
+    same = [[np.concatenate([w, w, 1 - w])]]  # heads 0 and 1 equal, head 2 the opposite
+    s = similarity(same)
+    assert s[0, 1] == pytest.approx(1.0) and s[0, 2] == pytest.approx(-1.0)
+
+
+def test_position_hits_counts_argmax_on_the_true_key():
+    samples = hand_made()
+    targets = [[(2, 1), (1, 0)], [(2, 1), (1, 0)]]  # query 2 should find key 1, query 1 key 0
+    hits = position_hits(samples, targets)
+    assert hits.tolist() == [[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+    assert position_hits(samples, [[], []]) is None
+
+
+@pytest.mark.parametrize(
+    "a, b, kind",
+    [
+        ([0.99, 0.98, 0.99], [0.57, 0.55, 0.58], "a clear win"),
+        ([0.801, 0.797, 0.804], [0.799, 0.802, 0.796], "within noise"),
+        ([0.70, 0.71, 0.69], [0.80, 0.81, 0.80], "a clear loss"),
+    ],
+)
+def test_verdict(a, b, kind):
+    got, sentence = verdict("8 heads", a, "1 head", b)
+    assert got == kind and sentence.endswith(kind + ".")
+    assert sentence.startswith("8 heads beat 1 head by" if np.mean(a) >= np.mean(b) else "8 heads trail 1 head by")
+
+
+def test_verdict_numbers():
+    _, s = verdict("A", [0.80, 0.82], "B", [0.78, 0.78])
+    # gap 3.0 points; se = sqrt(var([80, 82]) / 2 + 0) = sqrt(2 / 2) = 1.0
+    assert s == "A beat B by 3.0 ± 1.0 points: a clear win."
+
+
+def tiny_model_and_data():
+    torch.manual_seed(0)
+    m = AttentionClassifier(
+        ModelConfig(vocab_size=20, num_classes=2, d_model=8, num_heads=4, num_layers=2, dropout=0.0)
+    )
+    m.eval()
+    ids = [torch.randint(2, 20, (int(n),)) for n in torch.randint(2, 9, (64,))]
+    return m, Encoded(ids, torch.randint(0, 2, (64,)))
+
+
+def test_ablation_and_pruning_use_head_mask():
+    m, data = tiny_model_and_data()
+    full, rows = ablation(m, data)
+    assert len(rows) == 8 and full.accuracy == score(m, data).accuracy
+    assert [r["d_loss"] for r in rows] == sorted((r["d_loss"] for r in rows), reverse=True)
+    r = rows[0]
+    mask = torch.ones(2, 4)
+    mask[r["layer"], r["head"]] = 0
+    alone = score(m, data, mask)
+    assert alone.accuracy - full.accuracy == pytest.approx(r["d_acc"])
+    assert set(np.flatnonzero(alone.preds != full.preds)) == set(r["flipped"])
+    curve = pruning_curve(m, data, rows)
+    assert [k for k, _ in curve] == list(range(8, -1, -1))
+    assert curve[0][1] == full.accuracy
