@@ -11,6 +11,7 @@ run: $(VENV)/.deps
 
 test: $(VENV)/.dev-deps /usr/bin/chromium
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
 $(VENV)/.deps: requirements.txt

@@ -9,6 +9,7 @@ import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+
 def _scale(colors):
     """A plotly colorscale spelled out, so plotly.js draws the same colours as plotly.py (its named ones differ)."""
     return [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]

@@ -1,0 +1,139 @@
+"""Does multi-head beat single-head? Train 1/2/4/8 heads on the same data, steps and seeds, and compare.
+
+    python -m attention.experiment --dataset tweets       # writes models/experiments/tweets.json
+    python -m attention.experiment --dataset synthetic
+
+Every variant trains for the same number of epochs (no early stopping, so the same
+steps); the weights of its best validation epoch are evaluated on the test split.
+"""
+
+import argparse
+import json
+import time
+from dataclasses import asdict, replace
+
+import numpy as np
+import torch
+
+from attention.data import load_dataset
+from attention.heads import verdict
+from attention.metrics import classification_report
+from attention.model import AttentionClassifier, ModelConfig
+from attention.runs import MODELS_DIR, write_atomic
+from attention.train import TrainConfig, evaluate, fit, prepare
+
+EXPERIMENTS_DIR = MODELS_DIR / "experiments"
+MODEL = dict(d_model=64, num_layers=1, d_ff=0, positional="sinusoidal", dropout=0.1)
+BUDGETS = {  # epochs for each dataset: enough for the best validation epoch of every head count
+    "tweets": TrainConfig(epochs=6, patience=6, lr=2e-3),
+    "synthetic": TrainConfig(epochs=60, patience=60, lr=3e-3),
+    "bbc": TrainConfig(epochs=30, patience=30, lr=3e-3),
+}
+
+
+def run_one(data, heads, cfg: TrainConfig, should_stop=None, on_epoch=None):
+    """Train one (heads, seed) variant; returns its result row."""
+    torch.manual_seed(cfg.seed)
+    mcfg = ModelConfig(len(data.tokenizer), len(data.classes), max_len=cfg.max_len, **dict(MODEL, num_heads=heads))
+    model = AttentionClassifier(mcfg)
+    t0 = time.perf_counter()
+    hist = fit(model, data, cfg, on_epoch=on_epoch, should_stop=should_stop)
+    secs = time.perf_counter() - t0
+    rep = {}
+    for split in ("val", "test"):
+        enc = getattr(data, split)
+        _, _, preds = evaluate(model, enc)
+        rep[split] = classification_report(enc.labels.tolist(), preds.tolist(), data.classes).summary()
+    epochs = hist["epochs"]
+    return dict(
+        heads=heads,
+        seed=cfg.seed,
+        val_acc=rep["val"]["accuracy"],
+        val_f1=rep["val"]["macro_f1"],
+        test_acc=rep["test"]["accuracy"],
+        test_f1=rep["test"]["macro_f1"],
+        parameters=model.num_parameters(),
+        seconds=secs,
+        samples_per_s=float(np.mean([e["samples_per_s"] for e in epochs])) if epochs else 0.0,
+        best_epoch=hist["best_epoch"],
+        curve=[e["val_acc"] for e in epochs],
+        stopped=hist["stopped"],
+    )
+
+
+def head_experiment(dataset_name, heads=(1, 2, 4, 8), seeds=(0, 1, 2), cfg=None, on_result=None, should_stop=None):
+    """All (heads, seed) variants on one fixed split. on_result(row, done, total) after each variant."""
+    cfg = cfg or BUDGETS.get(dataset_name, TrainConfig())
+    data = prepare(load_dataset(dataset_name, seed=0), cfg)
+    rows, total = [], len(heads) * len(seeds)
+    for seed in seeds:  # seed-major, so a stopped experiment still has every head count for the first seeds
+        for h in heads:
+            if should_stop and should_stop():
+                return rows
+            rows.append(run_one(data, h, replace(cfg, seed=seed), should_stop))
+            if on_result:
+                on_result(rows[-1], len(rows), total)
+    return rows
+
+
+def summary(rows):
+    """Mean ± std per head count: a list of dicts sorted by heads."""
+    out = []
+    for h in sorted({r["heads"] for r in rows}):
+        rs = [r for r in rows if r["heads"] == h]
+        agg = dict(heads=h, seeds=len(rs), parameters=rs[0]["parameters"])
+        for k in ("val_acc", "test_acc", "test_f1", "seconds", "samples_per_s"):
+            v = np.array([r[k] for r in rs], float)
+            agg[k], agg[k + "_std"] = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+        out.append(agg)
+    return out
+
+
+def verdicts(rows):
+    """Each head count against one head, on test accuracy."""
+    one = [r["test_acc"] for r in rows if r["heads"] == 1]
+    out = []
+    for h in sorted({r["heads"] for r in rows} - {1}):
+        accs = [r["test_acc"] for r in rows if r["heads"] == h]
+        if one and accs:
+            out.append(verdict(f"{h} heads", accs, "1 head", one))
+    return out
+
+
+def save(dataset_name, rows, cfg):
+    path = EXPERIMENTS_DIR / f"{dataset_name}.json"
+    write_atomic(
+        path, json.dumps(dict(dataset=dataset_name, train=asdict(cfg), model=MODEL, rows=rows), indent=1).encode()
+    )
+    return path
+
+
+def load(dataset_name):
+    """The saved experiment for a dataset, or None."""
+    path = EXPERIMENTS_DIR / f"{dataset_name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Train 1/2/4/8 heads x 3 seeds and compare.")
+    p.add_argument("--dataset", default="tweets", choices=list(BUDGETS))
+    p.add_argument("--seeds", type=int, default=3)
+    a = p.parse_args(argv)
+    torch.set_num_threads(2)
+    cfg = BUDGETS[a.dataset]
+    t0 = time.perf_counter()
+    done = lambda r, i, n: print(
+        f"[{i}/{n}] {r['heads']} heads, seed {r['seed']}: test acc {r['test_acc']:.4f}", flush=True
+    )  # noqa: E731
+    rows = head_experiment(a.dataset, seeds=tuple(range(a.seeds)), cfg=cfg, on_result=done)
+    print(f"saved {save(a.dataset, rows, cfg)} after {time.perf_counter() - t0:.0f} s")
+    for s in summary(rows):
+        print(
+            f"{s['heads']} heads: test acc {s['test_acc']:.4f} ± {s['test_acc_std']:.4f}, macro-F1 {s['test_f1']:.4f}"
+        )
+    for _, sentence in verdicts(rows):
+        print(sentence)
+
+
+if __name__ == "__main__":
+    main()
