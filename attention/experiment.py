@@ -118,8 +118,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="Train 1/2/4/8 heads x 3 seeds and compare.")
     p.add_argument("--dataset", default="tweets", choices=list(BUDGETS))
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadier on a busy 2-core machine)")
     a = p.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     cfg = BUDGETS[a.dataset]
     t0 = time.perf_counter()
     done = lambda r, i, n: print(
