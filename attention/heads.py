@@ -150,3 +150,50 @@ def verdict(a_name, a, b_name, b, unit="points"):
         kind = "a clear win" if gap > 0 else "a clear loss"
     word = "beat" if gap >= 0 else "trail"
     return kind, f"{a_name} {word} {b_name} by {abs(gap):.1f} ± {se:.1f} {unit}: {kind}."
+
+
+def validation_of(run, limit=None):
+    """The run's validation split encoded with its own tokenizer: (Encoded, texts). DataError if it can't be rebuilt."""
+    from attention.data import load_dataset
+    from attention.train import encode
+
+    name = run.meta.get("dataset")
+    seed = run.meta.get("train", {}).get("seed", 0)
+    ds = load_dataset(name, seed=seed)
+    split = ds.val if limit is None else type(ds.val)(ds.val.texts[:limit], ds.val.labels[:limit])
+    return encode(run.tokenizer, split, run.model.cfg.max_len), split.texts
+
+
+def head_names(cfg):
+    return [f"L{layer + 1}H{h + 1}" for layer in range(cfg.num_layers) for h in range(cfg.num_heads)]
+
+
+def lab_report(run, limit=1000):
+    """Everything the Heads lab shows for one model, on (up to `limit` texts of) its validation split."""
+    data, texts = validation_of(run, limit)
+    full, rows = ablation(run.model, data)
+    samples = collect_weights(run.model, data, limit=min(limit, 512))
+    L = run.model.cfg.num_layers
+    diag = [diagnostics(samples, layer) for layer in range(L)]
+    sims = [similarity(samples, layer) for layer in range(L)]
+    return dict(
+        full=full,
+        rows=rows,
+        curve=pruning_curve(run.model, data, rows),
+        diagnostics=diag,
+        similarity=sims,
+        texts=texts,
+        labels=data.labels.numpy(),
+        names=head_names(run.model.cfg),
+        samples=samples,
+    )
+
+
+def role(entropy_, self_, prev, first, T_mean):
+    """A short name for what a head mostly does, from its diagnostics."""
+    top = max(("self", self_), ("previous token", prev), ("first token", first), key=lambda kv: kv[1])
+    if top[1] >= 0.5:
+        return top[0]
+    if entropy_ >= 0.8 * math.log(max(T_mean, 2)):
+        return "broad (near uniform)"
+    return "content (specific words)"

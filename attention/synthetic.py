@@ -44,6 +44,12 @@ def targets(tokens):
     return None
 
 
+def query_key_pairs(tokens):
+    """[(vs, left number), (vs, right number)]: what two heads should find, or [] if there is no "vs"."""
+    t = targets(tokens)
+    return [(t[0], t[1]), (t[0], t[2])] if t else []
+
+
 def make_synthetic(seed: int = 0) -> TextDataset:
     """Train/val/test splits generated from separate seeds, so they never share a generator state."""
     splits = {}
