@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from attention.data import load_dataset
+from attention.defaults import model_for
 from attention.heads import verdict
 from attention.metrics import classification_report
 from attention.model import AttentionClassifier, ModelConfig
@@ -23,18 +24,18 @@ from attention.runs import MODELS_DIR, write_atomic
 from attention.train import TrainConfig, evaluate, fit, prepare
 
 EXPERIMENTS_DIR = MODELS_DIR / "experiments"
-MODEL = dict(d_model=64, num_layers=1, d_ff=0, positional="sinusoidal", dropout=0.1)
 BUDGETS = {  # epochs for each dataset: enough for the best validation epoch of every head count
     "tweets": TrainConfig(epochs=6, patience=6, lr=2e-3),
-    "synthetic": TrainConfig(epochs=60, patience=60, lr=3e-3),
+    "synthetic": TrainConfig(epochs=30, patience=30, lr=3e-3),
     "bbc": TrainConfig(epochs=30, patience=30, lr=3e-3),
 }
 
 
-def run_one(data, heads, cfg: TrainConfig, should_stop=None, on_epoch=None):
+def run_one(data, model_kw, cfg: TrainConfig, should_stop=None, on_epoch=None):
     """Train one (heads, seed) variant; returns its result row."""
     torch.manual_seed(cfg.seed)
-    mcfg = ModelConfig(len(data.tokenizer), len(data.classes), max_len=cfg.max_len, **dict(MODEL, num_heads=heads))
+    heads = model_kw["num_heads"]
+    mcfg = ModelConfig(len(data.tokenizer), len(data.classes), max_len=cfg.max_len, **model_kw)
     model = AttentionClassifier(mcfg)
     t0 = time.perf_counter()
     hist = fit(model, data, cfg, on_epoch=on_epoch, should_stop=should_stop)
@@ -70,7 +71,7 @@ def head_experiment(dataset_name, heads=(1, 2, 4, 8), seeds=(0, 1, 2), cfg=None,
         for h in heads:
             if should_stop and should_stop():
                 return rows
-            rows.append(run_one(data, h, replace(cfg, seed=seed), should_stop))
+            rows.append(run_one(data, model_for(dataset_name, h), replace(cfg, seed=seed), should_stop))
             if on_result:
                 on_result(rows[-1], len(rows), total)
     return rows
@@ -102,8 +103,9 @@ def verdicts(rows):
 
 def save(dataset_name, rows, cfg):
     path = EXPERIMENTS_DIR / f"{dataset_name}.json"
+    model = {k: v for k, v in model_for(dataset_name, 1).items() if k != "num_heads"}
     write_atomic(
-        path, json.dumps(dict(dataset=dataset_name, train=asdict(cfg), model=MODEL, rows=rows), indent=1).encode()
+        path, json.dumps(dict(dataset=dataset_name, train=asdict(cfg), model=model, rows=rows), indent=1).encode()
     )
     return path
 
@@ -114,12 +116,39 @@ def load(dataset_name):
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def report():
+    """The saved experiments as markdown: one table per dataset, then the verdicts."""
+    out = []
+    for path in sorted(EXPERIMENTS_DIR.glob("*.json")):
+        saved = json.loads(path.read_text())
+        rows, train = saved["rows"], saved["train"]
+        seeds = len({r["seed"] for r in rows})
+        setup = f"{seeds} seeds, {train['epochs']} epochs, {saved['model']['positional']} positions"
+        out.append(f"**{saved['dataset']}** ({setup})")
+        out.append("")
+        out.append("| heads | test accuracy | test macro-F1 | parameters | seconds per run |")
+        out.append("|---|---|---|---|---|")
+        for s in summary(rows):
+            out.append(
+                f"| {s['heads']} | {s['test_acc']:.3f} ± {s['test_acc_std']:.3f} | {s['test_f1']:.3f} ± "
+                f"{s['test_f1_std']:.3f} | {s['parameters']:,} | {s['seconds']:.0f} |"
+            )
+        out.append("")
+        out += [f"- {sentence}" for _, sentence in verdicts(rows)]
+        out.append("")
+    return "\n".join(out)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Train 1/2/4/8 heads x 3 seeds and compare.")
+    p.add_argument("--report", action="store_true", help="print the saved experiments as markdown and exit")
     p.add_argument("--dataset", default="tweets", choices=list(BUDGETS))
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadier on a busy 2-core machine)")
     a = p.parse_args(argv)
+    if a.report:
+        print(report())
+        return
     torch.set_num_threads(a.threads)
     cfg = BUDGETS[a.dataset]
     t0 = time.perf_counter()

@@ -6,10 +6,11 @@ Each text is filler words and decoy numbers around one match, "A vs B":
 
 The label says which side of "vs" has the larger number. Solving it takes two
 relations at once: the number just before "vs" and the number just after it.
-Both are numbers, so a single head that looks at both mixes them into one
-blend and loses which was left and which was right; two heads can each take
-one side. Decoy numbers elsewhere stop a bag of words from solving it. The
-true positions are known: `targets` says where "vs" and its two numbers are.
+Both are numbers, so a single head that looks at both gets one blend of the two
+and can keep left and right apart only by weighting them unequally, which is
+slow to learn; with two heads each side can have its own head. Decoy numbers
+elsewhere stop a bag of words from solving it. The true positions are known:
+`targets` says where "vs" and its two numbers are.
 """
 
 import random
