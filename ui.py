@@ -1,7 +1,6 @@
 """What every page shares: cached models, the model picker, and small rendering helpers."""
 
 import re
-from pathlib import Path
 
 import streamlit as st
 import torch
@@ -10,6 +9,26 @@ from attention.runs import MODELS_DIR, CheckpointError, list_runs, load_run, rea
 
 DEFAULT_MODEL = "tweets-4h"
 MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def ensure_router():
+    """Make a page run under app.py even when it is the first page a fresh server is asked for.
+
+    Streamlit treats a folder named pages/ as its legacy multipage layout until st.navigation has
+    run once in the process; until then a direct link (/heads?...) would run the page file alone,
+    without app.py's sidebar. Switching that legacy mode off and rerunning (once per session, so a
+    rerun never swallows a later click) routes the same URL through app.py. Streamlit's AppTest
+    turns the legacy mode back on before every run; then the page draws the shared sidebar itself.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if not PagesManager.uses_pages_directory:
+        return
+    PagesManager.uses_pages_directory = False
+    if not st.session_state.get("_routed"):
+        st.session_state["_routed"] = True
+        st.rerun()
+    model_picker()
 
 
 @st.cache_resource(show_spinner=False)
@@ -35,6 +54,14 @@ def runs_by_name():
     return {p.name: p for p in list_runs()}
 
 
+def run_mtime(name):
+    """When the run's weights were last written (0 if missing): part of cache keys, so a re-saved run reloads."""
+    try:
+        return (runs_by_name()[name] / "model.safetensors").stat().st_mtime
+    except (KeyError, OSError):
+        return 0.0
+
+
 def load(name):
     """The run called `name`, or None with an error shown."""
     path = runs_by_name().get(name)
@@ -42,7 +69,7 @@ def load(name):
         st.error(f"There is no model called {name!r}.")
         return None
     try:
-        return get_run(str(path), (Path(path) / "model.safetensors").stat().st_mtime)
+        return get_run(str(path), run_mtime(name))
     except (CheckpointError, OSError) as e:
         st.error(f"Could not load {name}: {e}")
         return None
@@ -86,6 +113,36 @@ def siblings(name):
 def notices():
     """Messages about the shared link (bad query parameters) to show once on the page."""
     return st.session_state.setdefault("_notices", [])
+
+
+def parse_flag(raw):
+    if raw not in ("on", "off"):
+        raise ValueError("expected on or off")
+    return raw == "on"
+
+
+def parse_ints(raw):
+    return [int(x) for x in raw.split(",") if x] if raw else []
+
+
+URL_PARSERS = dict(  # ?key=value -> session_state value; a ValueError means "ignore it, with a notice"
+    text=lambda raw: raw[:5000],
+    layer=int,
+    head=int,
+    row=int,
+    pad=int,
+    padmask=parse_flag,
+    causal=parse_flag,
+    nopos=parse_flag,
+    hide=parse_ints,
+    off=lambda raw: [x for x in raw.split(",") if x],
+    focus=str,
+)
+
+
+def parsers(*keys):
+    """The URL parsers a page uses, by key."""
+    return {k: URL_PARSERS[k] for k in keys}
 
 
 def read_url_once(page, parsers):
@@ -192,3 +249,43 @@ def share_link():
     base = st.context.url or ""
     query = urlencode(st.query_params.to_dict())
     return f"{base}?{query}" if query else base
+
+
+# --- Train page -------------------------------------------------------------------------------
+
+
+@st.cache_resource(scope="session", on_release=lambda box: box.release(), show_spinner=False)
+def job_box():
+    """This session's training job holder; when the session ends (tab closed) its job is stopped."""
+    from attention.jobs import JobBox
+
+    return JobBox()
+
+
+def explore_link(model, text=None):
+    """A link that opens the Explore page (the app's root) on `model`, and `text` if given."""
+    from urllib.parse import quote, urlencode, urljoin
+
+    params = dict(model=model, **({"text": text} if text else {}))
+    return urljoin(st.context.url or "/", "./") + "?" + urlencode(params, quote_via=quote)
+
+
+@st.cache_resource(show_spinner=False)
+def quiet_gc():
+    """Once per process: stop full garbage collections from stalling a training thread.
+
+    Streamlit runs gc.collect(2) after every script and fragment run (config runner.postScriptGC, on by
+    default). With torch, plotly, pandas and a training set's tensors in memory that took 160-220 ms
+    here, holding the GIL: redrawing a few times a second made training 3-10x slower. Switch that off
+    (the same as `[runner] postScriptGC = false` in .streamlit/config.toml; st.set_option only takes
+    client options), and freeze the objects alive now (modules, cached models) so the collections
+    Python still runs on its own skip them.
+    """
+    import gc
+
+    from streamlit import config
+
+    config.set_option("runner.postScriptGC", False)
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

@@ -7,6 +7,8 @@ from attention import figures
 from attention.defaults import heads_sentence, load_results
 from attention.explore import Masks, analyze, export_csv, export_json, panels
 
+ui.ensure_router()
+
 EXAMPLES = {
     "tweets": ["the flight was not good at all", "thanks for the great service!", "my bag is lost and nobody answers"],
     "bbc": ["shares rise as profits beat forecasts", "new film tops the box office", "minister defends tax plans"],
@@ -14,28 +16,7 @@ EXAMPLES = {
 }
 
 
-def parse_flag(raw):
-    if raw not in ("on", "off"):
-        raise ValueError("expected on or off")
-    return raw == "on"
-
-
-def parse_ints(raw):
-    return [int(x) for x in raw.split(",") if x] if raw else []
-
-
-PARSERS = dict(
-    text=lambda raw: raw[:5000],
-    layer=int,
-    pad=int,
-    padmask=parse_flag,
-    causal=parse_flag,
-    hide=parse_ints,
-    off=lambda raw: [x for x in raw.split(",") if x],
-    focus=str,
-)
-
-ui.read_url_once("explore", PARSERS)
+ui.read_url_once("explore", ui.parsers("text", "layer", "pad", "padmask", "causal", "hide", "off", "focus"))
 name = st.session_state["model"]
 run = ui.load(name)
 if run is None:
@@ -131,6 +112,18 @@ if view == "difference" and len(base.weights[layer - 1]) == len(w):
 stack, titles, diverging = panels(w, base.weights[layer - 1] if view == "difference" else None, focus)
 fig = figures.attention_grid(stack, now.tokens, titles, cols=4 if len(stack) > 1 else 1, diverging=diverging)
 st.plotly_chart(fig, key="grid", config={"toImageButtonOptions": {"filename": f"attention-{name}"}})
+step_head = int(focus[1:]) if focus[1:].isdigit() else 1  # "All heads"/"Average": start with head 1
+link = dict(
+    model=name, text=text, layer=layer, head=step_head, pad=pad, hide=",".join(map(str, hide)), off=",".join(off)
+)
+link.update(padmask="on" if padmask else "off", causal="on" if causal else "off")
+st.page_link(
+    "pages/inside.py",
+    label="Step through this head",
+    icon=":material/functions:",
+    help=f"Every number of layer {layer}, head {step_head}'s computation, step by step, with these masks.",
+    query_params={k: str(v) for k, v in link.items()},
+)
 
 c1, c2, c3 = st.columns(3)
 json_data = export_json(now, run.classes, name, text)

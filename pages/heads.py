@@ -10,6 +10,8 @@ import ui
 from attention import experiment, figures, heads, synthetic
 from attention.data import DataError
 
+ui.ensure_router()
+
 st.title("Heads lab")
 st.caption(
     "The seed material claims one head → several heads lifts accuracy from 72% to 80%. "
