@@ -9,6 +9,11 @@ st.set_page_config(page_title="Attention, head by head", page_icon=":material/gr
 pages = {
     "Look": [
         st.Page("pages/explore.py", title="Explore", icon=":material/visibility:", default=True),
+        st.Page("pages/inside.py", title="Inside a head", icon=":material/functions:"),
+        st.Page("pages/heads.py", title="Heads lab", icon=":material/science:"),
+    ],
+    "Train": [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     ],
 }
 page = st.navigation(pages)

@@ -1,0 +1,361 @@
+"""Training in a background thread that a page can watch: queue, start, progress, stop, save.
+
+The thread runs attention.train.fit and never calls Streamlit. A page polls
+TrainJob.snapshot() (a copy taken under the job's lock) and stop() only sets an Event,
+which fit polls every batch. A process-wide Slots object caps concurrent trainings
+(2 cores, one torch thread per training); waiting jobs know their place in the queue.
+"""
+
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from attention import evaluation as ev
+from attention.data import DataError, TextDataset, load_dataset
+from attention.model import AttentionClassifier, ModelConfig
+from attention.runs import MODELS_DIR, RUNS_DIR, CheckpointError, list_runs, read_config, save_run, write_json
+from attention.train import TrainConfig, TrainingDiverged, evaluate, fit, prepare
+
+log = logging.getLogger(__name__)
+# One torch thread per training: with two, any other busy process (the server drawing the page, a browser)
+# makes OpenMP threads wait on each other and training ran 3-5x slower here; with one it did not slow down.
+TORCH_THREADS = 1
+
+
+class Slots:
+    """A first-come-first-served semaphore that can tell a waiting job its place in the queue."""
+
+    def __init__(self, n):
+        self.n = n
+        self._cond = threading.Condition()
+        self._waiting, self._running = [], set()
+
+    def acquire(self, job_id, cancelled: threading.Event) -> bool:
+        """Wait for a free slot in turn; False if `cancelled` was set while waiting."""
+        with self._cond:
+            self._waiting.append(job_id)
+            try:
+                while not (self._waiting[0] == job_id and len(self._running) < self.n):
+                    if cancelled.is_set():
+                        return False
+                    self._cond.wait(0.1)
+                self._running.add(job_id)
+                return True
+            finally:
+                self._waiting.remove(job_id)
+                self._cond.notify_all()
+
+    def release(self, job_id):
+        with self._cond:
+            self._running.discard(job_id)
+            self._cond.notify_all()
+
+    def position(self, job_id) -> int:
+        """1 = next to start; 0 = not waiting."""
+        with self._cond:
+            return self._waiting.index(job_id) + 1 if job_id in self._waiting else 0
+
+    def busy(self):
+        """(running, waiting) counts."""
+        with self._cond:
+            return len(self._running), len(self._waiting)
+
+
+SLOTS = Slots(int(os.environ.get("ATTENTION_MAX_TRAININGS", "2")))  # 2 cores, one torch thread per training
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    dataset: str  # a name from attention.data.DATASETS, or the uploaded dataset's name
+    model: dict  # ModelConfig fields the person chose: d_model, num_heads, num_layers, positional, pad_mask, causal
+    train: TrainConfig = TrainConfig()
+    upload: TextDataset | None = None  # an already validated upload; built-in datasets load in the thread
+
+
+def check(spec: JobSpec):
+    """(errors, warnings) about a spec, in plain words, before anything is trained."""
+    errors, warnings = [], []
+    d, h = spec.model.get("d_model", 64), spec.model.get("num_heads", 4)
+    if d % h:
+        sizes = " or ".join(str(x) for x in sorted({d // h * h, -(-d // h) * h}) if x > 0)
+        heads = sorted((k for k in range(1, 17) if d % k == 0), key=lambda k: (abs(k - h), k))[:2]
+        errors.append(
+            f"d_model {d} is not divisible by {h} heads: each head gets d_model / heads = {d / h:.2f} "
+            f"dimensions, which must be a whole number. Try d_model {sizes}, "
+            f"or {' or '.join(map(str, sorted(heads)))} heads."
+        )
+    if spec.train.lr > 0.1:
+        warnings.append(
+            f"A learning rate of {spec.train.lr:g} is very large: the loss will likely blow up (to NaN, or to "
+            "values far above where it started) and training will stop. Values between 1e-3 and 1e-2 usually work."
+        )
+    return errors, warnings
+
+
+class TrainJob:
+    """One training in a background thread. start(), snapshot(), stop(), join()."""
+
+    def __init__(self, spec: JobSpec, runs_dir=None, slots: Slots | None = None, name=None):
+        self.id = uuid.uuid4().hex[:8]
+        self.spec, self.runs_dir, self.slots, self.name = spec, runs_dir, slots or SLOTS, name
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._blown_up = ""  # set by _on_step when the loss explodes without becoming NaN
+        self._p = ev.Progress(dataset=spec.dataset, max_epochs=spec.train.epochs, batch_size=spec.train.batch_size)
+        self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Ask the job to end: fit notices within one batch, keeps the best weights, and the run is saved."""
+        self._stop.set()
+
+    def join(self, timeout=None):
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self):
+        return self._thread.is_alive()
+
+    def snapshot(self) -> ev.Progress:
+        """A consistent copy: lists are copied, their items are never changed once appended."""
+        with self._lock:
+            p = self._p
+            lists = {k: list(getattr(p, k)) for k in ("steps", "step_times", "epochs", "reports", "val_preds")}
+            snap = replace(p, **lists, probe_weights=list(p.probe_weights), now=time.monotonic())
+        if snap.state == "queued":
+            snap.queue_position = self.slots.position(self.id)
+        return snap
+
+    def _set(self, **kw):
+        with self._lock:
+            for k, v in kw.items():
+                setattr(self._p, k, v)
+
+    # --- the thread ----------------------------------------------------------------------------
+
+    def _run(self):
+        try:
+            if not self.slots.acquire(self.id, self._stop):
+                self._set(state="stopped", message="Cancelled while waiting for a free slot; nothing was trained.")
+                return
+            try:
+                self._train()
+            finally:
+                self.slots.release(self.id)
+        except TrainingDiverged as e:
+            self._set(state="failed", message=f"{e} Nothing was saved.", best_epoch=None)
+        except DataError as e:
+            self._set(state="failed", message=str(e))
+        except Exception as e:  # the page must hear about anything, the thread must not die silently
+            log.exception("training job %s failed", self.id)
+            self._set(state="failed", message=f"Training failed unexpectedly: {type(e).__name__}: {e}")
+        finally:
+            self._set(t_end=time.monotonic())
+
+    def _train(self):
+        cfg, spec = self.spec.train, self.spec
+        torch.set_num_threads(TORCH_THREADS)  # for this thread's OpenMP team and threads started later
+        self._set(state="loading")
+        dataset = spec.upload or load_dataset(spec.dataset, seed=cfg.seed)
+        data = prepare(dataset, cfg)
+        model_cfg = ModelConfig(
+            vocab_size=len(data.tokenizer), num_classes=len(data.classes), max_len=cfg.max_len, **spec.model
+        )
+        torch.manual_seed(cfg.seed)  # as attention.train.train_run: the same spec gives the same model
+        model = AttentionClassifier(model_cfg)
+        probe_texts = ev.pick_probes(dataset.name, data.texts["val"], data.tokenizer)
+        probes = ev.probe_attention(model, data.tokenizer, probe_texts)
+        self._set(
+            state="training",
+            dataset=dataset.name,
+            classes=list(data.classes),
+            n_train=len(data.train),
+            steps_per_epoch=-(-len(data.train) // cfg.batch_size),
+            val_texts=list(data.texts["val"]),
+            val_labels=data.val.labels.tolist(),
+            probe_texts=probe_texts,
+            probe_tokens=[tokens for tokens, _ in probes],
+            probe_weights=[[w for _, w in probes]],
+            t_start=time.monotonic(),
+        )
+        if self._stop.is_set():
+            self._set(state="stopped", message="Stopped before training started: nothing was saved.")
+            return
+        on_eval = lambda record, preds: self._on_eval(model, data, record, preds)  # noqa: E731
+        stop = lambda: self._stop.is_set() or bool(self._blown_up)  # noqa: E731
+        history = fit(model, data, cfg, on_step=self._on_step, on_eval=on_eval, should_stop=stop)
+        if self._blown_up:
+            self._set(state="failed", message=self._blown_up)
+            return
+        if not history["epochs"]:
+            self._set(state="stopped", message="Stopped before the first batch was trained: nothing was saved.")
+            return
+        self._set(state="saving", best_epoch=history["best_epoch"])
+        self._save(model, data, dataset, history)
+
+    def _on_step(self, step, loss):
+        now = time.monotonic()
+        with self._lock:
+            self._p.steps.append(loss)
+            self._p.step_times.append(now)
+            self._blown_up = ev.blown_up(self._p.steps, len(self._p.classes), self.spec.train.lr)
+
+    def _on_eval(self, model, data, record, preds):
+        """Once per epoch, from fit's own validation pass: the report, and where the probe sentences look."""
+        rep = ev.epoch_report(data.val.labels.tolist(), preds, data.classes)
+        probes = [w for _, w in ev.probe_attention(model, data.tokenizer, self._p.probe_texts)]
+        now = time.monotonic()
+        with self._lock:
+            p = self._p
+            p.epochs.append(record)
+            p.reports.append(rep)
+            p.val_preds.append(preds.numpy().astype(np.int32))
+            p.probe_weights.append(probes)
+            p.t_epoch = now
+
+    def _save(self, model, data, dataset, history):
+        """Final metrics (validation from the best epoch's pass, test evaluated once) and the run folder."""
+        p = self.snapshot()
+        best = history["best_epoch"]
+        rep_val = p.reports[best - 1]
+        test_loss, _, test_preds = evaluate(model, data.test)
+        rep_test = ev.epoch_report(data.test.labels.tolist(), test_preds, data.classes)
+        cfg, heads = self.spec.train, model.cfg.num_heads
+        wrong = ev.mistakes(p.val_texts, p.val_labels, p.val_preds[best - 1], data.classes)
+        metrics = dict(
+            val=ev.report_dict(rep_val, p.epochs[best - 1]["val_loss"]),
+            test=ev.report_dict(rep_test, test_loss),
+            misclassified=wrong,
+        )
+        history = dict(history, probes=ev.probes_to_json(p.probe_texts, p.probe_tokens, p.probe_weights))
+        note = ev.stop_note(history, p.epochs, p.n_train, cfg.batch_size)
+        meta = dict(
+            name=self.name or f"{dataset.name} · {heads} head{'s' * (heads > 1)}",
+            dataset=dataset.name,
+            train=asdict(cfg),
+            parameters=model.num_parameters(),
+            created=time.strftime("%Y-%m-%d %H:%M:%S"),
+            note=note,
+        )
+        path = save_new_run(self.runs_dir, f"{dataset.name}-{heads}h", model, data.tokenizer, data.classes, meta,
+                            history, metrics)  # fmt: skip
+        state = "stopped" if history["stopped"] == "user" else "done"
+        self._set(state=state, test_report=rep_test, run_path=str(path), run_name=path.name, message=note)
+
+
+class JobBox:
+    """A session's current job (at most one at a time); release() stops it when the session ends."""
+
+    def __init__(self):
+        self.job: TrainJob | None = None
+
+    def start(self, spec: JobSpec, **kw) -> TrainJob:
+        if self.job is not None and self.job.alive:
+            raise RuntimeError("This session is already training; stop it first.")
+        self.job = TrainJob(spec, **kw).start()
+        return self.job
+
+    def release(self):
+        if self.job is not None:
+            self.job.stop()
+
+
+# --- run folders made by jobs: naming, rename, delete, zip ------------------------------------
+
+_SAVE_LOCK = threading.Lock()  # two jobs ending in the same minute must not pick the same folder
+
+
+def slug(text):
+    """A folder-safe version of a dataset name: 'My file.csv' -> 'my-file-csv'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "run"
+
+
+def save_new_run(runs_dir, base, model, tokenizer, classes, meta, history, metrics) -> Path:
+    """Save under a new, readable, unique folder: '<base>-YYYYmmdd-HHMM', then '-2', '-3'... if taken."""
+    runs_dir = Path(runs_dir or RUNS_DIR)
+    stem = f"{slug(base)}-{time.strftime('%Y%m%d-%H%M')}"
+    with _SAVE_LOCK:
+        path, n = runs_dir / stem, 1
+        while path.exists():
+            n += 1
+            path = runs_dir / f"{stem}-{n}"
+        return save_run(path, model, tokenizer, classes, meta, history, metrics)
+
+
+def is_shipped(path) -> bool:
+    return Path(path).resolve().parent == MODELS_DIR.resolve()
+
+
+def _own_run(path, runs_dir=None) -> Path:
+    """The run folder if it is one of the user's runs; raises PermissionError for shipped models or other paths."""
+    path, runs_dir = Path(path), Path(runs_dir or RUNS_DIR)
+    if is_shipped(path):
+        raise PermissionError(f"{path.name} is a shipped model; it cannot be renamed or deleted.")
+    if path.resolve().parent != runs_dir.resolve() or not (path / "config.json").is_file():
+        raise PermissionError(f"{path} is not a run folder under {runs_dir}.")
+    return path
+
+
+def rename_run(path, name, runs_dir=None):
+    """Change a run's display name (config.json 'name'); the folder keeps its name so links stay valid."""
+    name = " ".join(str(name).split())[:80]
+    if not name:
+        raise ValueError("A name needs at least one visible character.")
+    path = _own_run(path, runs_dir)
+    config = read_config(path)
+    config["name"] = name
+    write_json(path / "config.json", config)  # atomic: a crash leaves the old config whole
+
+
+def delete_run(path, runs_dir=None):
+    """Delete one of the user's runs: renamed aside first (gone from every list at once), then removed."""
+    path = _own_run(path, runs_dir)
+    trash = path.with_name(f".{path.name}.deleted-{uuid.uuid4().hex[:6]}")
+    os.replace(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def zip_run(path) -> bytes:
+    """The run folder as an in-memory zip, files under '<folder>/'."""
+    path = Path(path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(path.iterdir()):
+            if f.is_file() and not f.name.startswith("."):
+                z.write(f, f"{path.name}/{f.name}")
+    return buf.getvalue()
+
+
+def runs_table(dirs=None):
+    """One row per run folder, the user's newest first, then the shipped ones; unreadable runs say why."""
+    rows = []
+    for p in list_runs(*(dirs or (MODELS_DIR, RUNS_DIR))):
+        row = dict(folder=p.name, name=p.name, dataset="?", heads=None, d_model=None, test_acc=None, macro_f1=None,
+                   created="", ended="", shipped=is_shipped(p), problem="", path=str(p))  # fmt: skip
+        try:
+            c = read_config(p)
+            row.update(name=c.get("name", p.name), dataset=c.get("dataset", "?"), heads=c["model"]["num_heads"])
+            row.update(d_model=c["model"]["d_model"], created=c.get("created", ""), ended=c.get("note", ""))
+            test = json.loads((p / "metrics.json").read_text(encoding="utf-8")).get("test", {})
+            row.update(test_acc=test.get("accuracy"), macro_f1=test.get("macro_f1"))
+        except (CheckpointError, KeyError, TypeError, OSError, ValueError) as e:
+            row["problem"] = row["problem"] or str(e)
+        rows.append(row)
+    own = sorted((r for r in rows if not r["shipped"]), key=lambda r: (r["created"], r["folder"]), reverse=True)
+    return own + [r for r in rows if r["shipped"]]

@@ -1,0 +1,246 @@
+"""Inside a head: one head's arithmetic stage by stage, then how every head makes the layer's output."""
+
+from dataclasses import replace
+
+import streamlit as st
+
+import ui
+from attention import figures
+from attention.explore import Masks, analyze
+from attention.stages import follow_table, pipeline, positions_table, token_labels, trace, worked_row, worked_table
+
+ui.ensure_router()
+
+
+PARSERS = ui.parsers("text", "layer", "head", "pad", "padmask", "causal", "hide", "off", "row", "nopos")
+SHARED = ("text", "layer", "pad", "padmask", "causal", "hide", "off")  # the same widgets as on Explore
+ss = st.session_state
+
+
+def arrive():
+    """On arriving (by a link or from another page), keep the values Streamlit drops on a page change."""
+    if st.query_params.to_dict() == ss.get("_inside_url"):
+        return  # a rerun of this page
+    kept = ss.get("_inside_keep", {})
+    for key in PARSERS:
+        if key in SHARED and key in ss:
+            ss[key] = ss[key]  # what the Explore page left: its widgets use the same keys
+        elif key in kept:
+            ss[key] = kept[key]  # this page's own choice on the last visit
+    ss.pop("_url_read_inside", None)  # then read the link's parameters, which override both
+
+
+arrive()
+ss["_inside_url"] = st.query_params.to_dict()  # seen (updated again once the view is written to the URL)
+ui.read_url_once("inside", PARSERS)
+name = ss["model"]
+run = ui.load(name)
+if run is None:
+    st.stop()
+cfg = run.model.cfg
+ui.model_info(run)
+ui.keep_valid(cfg)
+
+st.title("Inside a head")
+st.caption(
+    "One sentence through one attention head, number by number: from the input vectors to the head's output, "
+    "then how every head's output makes the layer's output. Hover any cell for its exact value."
+)
+for note in ui.notices():
+    st.warning(note)
+ui.notices().clear()
+
+text = st.text_input("Sentence", key="text", placeholder="e.g. the flight was late")
+if not text.strip():
+    st.info("Type a sentence above. A short one (three or four words) is the easiest to follow by hand.")
+    st.stop()
+
+cols = st.columns([1, 2, 2] if cfg.num_layers > 1 else [2, 2])
+layer = 1
+if cfg.num_layers > 1:
+    layer = cols[-3].segmented_control("Layer", list(range(1, cfg.num_layers + 1)), key="layer") or 1
+ui.keep_options("head", list(range(1, cfg.num_heads + 1)), single=True)
+ss.setdefault("head", 1)
+head = cols[-2].segmented_control("Head", list(range(1, cfg.num_heads + 1)), key="head") or 1
+nopos = cols[-1].toggle("Remove positional encoding", key="nopos", disabled=cfg.positional == "none")
+c1, c2, c3 = st.columns(3)
+pad = c1.slider("Pad to length", 0, cfg.max_len, key="pad", help="Add <pad> tokens up to this length.")
+padmask = c2.toggle("Mask <pad> keys", key="padmask")
+causal = c3.toggle("Causal mask", key="causal", help="Each token may look only at itself and earlier tokens.")
+try:
+    tokens, unknown = token_labels(run.model, run.tokenizer, text, pad)
+except ValueError as e:
+    st.info(str(e))
+    st.stop()
+positions = list(range(len(tokens)))
+ui.keep_options("hide", positions)
+hide = st.pills(
+    "Hide tokens (no query may attend to them)",
+    positions,
+    format_func=lambda i: ui.md_escape(f"{tokens[i]}{' ?' * unknown[i]}"),
+    selection_mode="multi",
+    key="hide",
+)
+head_names = [f"L{li + 1}H{h + 1}" for li in range(cfg.num_layers) for h in range(cfg.num_heads)]
+ui.keep_options("off", head_names)
+off = st.pills("Switch heads off", head_names, selection_mode="multi", key="off")
+ui.keep_options("row", positions, single=True)
+ss.setdefault("row", 0)
+
+masks = Masks(pad, padmask, causal, tuple(hide), tuple(ui.head_pairs(off)), positional=not nopos)
+t = trace(run.model, run.tokenizer, text, masks, layer - 1, head - 1)
+
+T, D = t.x.shape
+dk, H = t.d_k, t.num_heads
+rows = figures.axis_labels(t.tokens)
+dims, hdims = [f"d{j}" for j in range(D)], [f"d{j}" for j in range(dk)]
+chart = lambda fig, key: st.plotly_chart(fig, key=key, config={"displayModeBar": False})  # noqa: E731
+p = t.probs.argmax()
+st.caption(f"Prediction for this sentence: **{ui.md_escape(run.classes[p])}** ({t.probs[p]:.0%}).")
+if t.truncated or t.cut_chars:
+    st.warning(f"The sentence was cut to the model's limit of {cfg.max_len} tokens.")
+
+st.header(f"1 · The input to layer {layer}: X ({T} × {D})")
+if t.embedding is not None and t.position is not None:
+    st.markdown(
+        f"Each token is a row of {D} numbers: its learned **embedding** plus the **{t.positional} positional "
+        "encoding** of its place in the sentence. Their sum X is what attention works on."
+    )
+    mats, titles = [t.embedding, t.position, t.x], ["token embedding", "+ positional encoding", f"= X ({T} × {D})"]
+elif t.embedding is not None:
+    why = "positional encoding removed above" if nopos else "this model adds no positional encoding"
+    st.markdown(f"Each token is a row of {D} numbers, its learned **embedding** ({why}): X = embedding.")
+    mats, titles = [t.x], [f"X ({T} × {D})"]
+else:
+    st.markdown(f"Layer {layer}'s input is layer {layer - 1}'s output, after its Add & Norm: LayerNorm(X + attention).")
+    mats, titles = [t.x], [f"X ({T} × {D})"]
+st.caption(
+    "Tokens and their rows in the embedding table: "
+    + " · ".join(ui.md_escape(f"{r} → {i}") for r, i in zip(rows, t.ids))
+)
+chart(figures.matrices(mats, rows, [dims] * len(mats), titles), "input")
+
+st.header(f"2 · Queries, keys and values of head {head} ({T} × {dk} each)")
+st.markdown(
+    f"Q = X·W_q + b_q, and likewise K and V. W_q is this head's {D} × {dk} block: columns "
+    f"{(head - 1) * dk}–{head * dk - 1} of `q_proj.weight.T` (PyTorch's Linear computes x·Wᵀ + b). "
+    "**The biases are included.** Row i of Q is token i's query; row j of K is what token j offers to be matched on."
+)
+qkv_titles = [f"{n} = X·W_{n.lower()} + b_{n.lower()}<br>({T} × {dk})" for n in "QKV"]
+chart(figures.matrices([t.q, t.k, t.v], rows, [hdims] * 3, qkv_titles), "qkv")
+with st.expander(f"This head's weights W_q, W_k, W_v ({D} × {dk}) and biases ({dk})"):
+    w_titles = [f"W_q ({D} × {dk})", f"W_k ({D} × {dk})", f"W_v ({D} × {dk})"]
+    chart(figures.matrices([t.w_q, t.w_k, t.w_v], dims, [hdims] * 3, w_titles, height=520), "w_qkv")
+    chart(figures.matrices([[t.b_q, t.b_k, t.b_v]], ["b_q", "b_k", "b_v"], [hdims], ["biases"]), "b_qkv")
+
+st.header(f"3 · Scores ({T} × {T})")
+st.markdown(
+    f"Each query row times each key row: Q·Kᵀ. Row i, column j says how well token i's query matches token j's "
+    f"key. Dividing by √d_k = √{dk} = {dk**0.5:.3g} keeps the scores from growing with d_k."
+)
+score_titles = [f"Q·Kᵀ ({T} × {T})", f"Q·Kᵀ / √{dk} ({T} × {T})"]
+chart(figures.matrices([t.scores, t.scaled], rows, [rows] * 2, score_titles), "scores")
+
+st.header("4 · Masks")
+if t.mask_steps:
+    st.markdown(
+        "A masked cell (hatched, blank) may not be attended to: before the softmax its score is replaced by the "
+        "smallest float32 number, so its weight comes out as exactly 0. The masks add up, left to right."
+    )
+    mask_titles = [f"after the {m.name} mask<br>({T} × {T})" for m in t.mask_steps]
+    steps = t.mask_steps
+    chart(
+        figures.matrices([t.scaled] * len(steps), rows, [rows] * len(steps), mask_titles, [m.total for m in steps]),
+        "masks",
+    )
+else:
+    st.markdown("No mask is on: every query may attend to every key. Switch one on above to see it here.")
+
+st.header(f"5 · Softmax: weights ({T} × {T})")
+st.markdown(
+    "Each row of masked, scaled scores becomes weights: exponentiate, then divide by the row's sum. "
+    "Every row sums to 1 (right-hand column), unless all its keys are masked: then it attends to nothing (0)."
+)
+chart(
+    figures.matrices(
+        [t.weights, t.row_sums],
+        rows,
+        [rows, ["Σ"]],
+        [f"weights ({T} × {T})", f"row sums ({T} × 1)"],
+        [t.mask, None],
+        unit=True,
+    ),
+    "weights",
+)
+st.subheader("A worked row")
+row = st.columns(3)[0].selectbox("Query token", positions, format_func=lambda i: rows[i], key="row")
+w = worked_row(t, row)
+st.markdown(
+    f"Query **{ui.md_escape(rows[row])}**, row {row} of the scaled, masked scores. We subtract the row's largest "
+    "unmasked score before exp() (the weights do not change; it keeps exp() from overflowing). "
+    "weight = exp(s − max) / sum."
+)
+if w.masked.all():
+    st.info("Every key is masked for this query: it attends to nothing, so all its weights are 0.")
+else:
+    table = worked_table(w, t.tokens)
+    st.table([dict(r, key=ui.md_escape(r["key"])) for r in table], hide_index=True)
+    st.caption(f"max = {w.top:.4f} · sum = {w.total:.4f} · each weight = exp(s − max) / {w.total:.4f}")
+
+st.header(f"6 · Weighted values: head {head}'s output ({T} × {dk})")
+if t.removed:
+    st.warning(f"Head {head} of layer {layer} is switched off: its output is replaced by zeros.")
+st.markdown(
+    f"Each query's output is the weighted sum of the value rows: weights·V ({T} × {T} · {T} × {dk}). "
+    f"Through the output projection this head adds (weights·V)·W_o[rows {(head - 1) * dk}–{head * dk - 1}] "
+    f"to the layer's output ({T} × {D}): the output is every head's share added up, plus b_o."
+)
+out_titles = [f"weights·V ({T} × {dk})", f"head {head}'s share of the output ({T} × {D})"]
+chart(figures.matrices([t.head_out, t.share], rows, [hdims, dims], out_titles), "head_out")
+
+st.header("7 · All heads together")
+st.markdown(
+    f"Every head does the same with its own W_q, W_k, W_v. Their outputs sit side by side ({H} × {dk} = {D} "
+    f"columns), and the output projection W_o ({D} × {D}) mixes them. The table follows "
+    f"**{ui.md_escape(rows[row])}** (the worked row's token) through the layer; hover a box for the same numbers."
+)
+boxes = pipeline(t, row)
+chart(figures.pipeline_diagram(boxes, rows[row]), "pipeline")
+st.table(follow_table(boxes), hide_index=True)
+cat_cols = [f"h{h + 1}·d{j}" for h in range(H) for j in range(dk)]
+cat_titles = [f"concatenated heads ({T} × {D})", f"concat·W_o + b_o ({T} × {D})"]
+chart(figures.matrices([t.concat, t.output], rows, [cat_cols, dims], cat_titles), "concat")
+
+st.header("8 · Positional encoding")
+table = positions_table(run.model)
+if table is None:
+    st.markdown("This model adds no positional encoding: attention alone cannot tell word order apart.")
+else:
+    what = "the sine/cosine table from *Attention Is All You Need*" if cfg.positional == "sinusoidal" else "learned"
+    st.markdown(
+        f"Row p (position) is added to the embedding of the token at position p; columns are the {D} dimensions "
+        f"({what}; {cfg.max_len} × {D})."
+    )
+    pos_rows = [str(i) for i in range(len(table))]
+    chart(figures.matrices([table], pos_rows, [dims], [f"positional encoding ({len(table)} × {D})"], height=420), "pe")
+    flip = analyze(run.model, run.tokenizer, text, replace(masks, positional=nopos))
+    both = [t.weights, flip.weights[layer - 1][head - 1]]
+    names = ["with positional encoding", "without"] if not nopos else ["without positional encoding", "with"]
+    names = [f"{n} ({T} × {T})" for n in names]
+    st.markdown(
+        f"Head {head}'s weights with the sentence run {'without' if nopos else 'with'} positions (as above) "
+        f"and {'with' if nopos else 'without'} them. Without positions, attention cannot tell word order: "
+        "the same word gets the same query and key wherever it stands."
+    )
+    chart(figures.attention_grid(both, t.tokens, names, cols=2), "pe_compare")
+    q, other = flip.pred, "with" if nopos else "without"
+    st.caption(f"Prediction {other} positions: **{ui.md_escape(run.classes[q])}** ({flip.probs[q]:.0%}).")
+
+values = dict(model=name, text=text, layer=layer, head=head, pad=pad, row=row, nopos="on" if nopos else "off")
+values.update(hide=",".join(map(str, hide)), off=",".join(off))
+values.update(padmask="on" if padmask else "off", causal="on" if causal else "off")
+defaults = dict(model=ui.DEFAULT_MODEL, layer=1, head=1, pad=0, row=0, nopos="off", hide="", off="")
+defaults.update(padmask="on" if cfg.pad_mask else "off", causal="on" if cfg.causal else "off")
+ui.write_url(values, defaults)
+ss["_inside_url"] = st.query_params.to_dict()
+ss["_inside_keep"] = {k: ss[k] for k in PARSERS if k in ss}

@@ -1,0 +1,320 @@
+"""Train: pick data and a model, watch it learn live, stop it, read its mistakes; every run is kept."""
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from attention import figures, jobs
+from attention.data import DATASETS, DataError, dataset_from_csv
+from attention.evaluation import view_of_job, view_of_run
+from attention.metrics import reading
+from attention.runs import CheckpointError, load_run
+from attention.train import TrainConfig
+
+ui.ensure_router()
+
+UPLOAD = "upload"
+RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0, 10.0]
+REFRESH = 0.5  # seconds between redraws while training
+ss = st.session_state
+
+
+@st.cache_data(max_entries=4, show_spinner="Checking the file…")
+def parse_upload(data: bytes, filename: str):
+    return dataset_from_csv(data, name=jobs.slug(Path(filename).stem))
+
+
+def upload_dataset():
+    """The uploaded CSV as a dataset, or None with the reason shown."""
+    f = st.file_uploader("CSV file with a header row naming the columns `text` and `label`", type=["csv"])
+    if f is None:
+        st.info("Upload a CSV file (UTF-8, at most 5 MB, at least two labels) to train on your own data.")
+        return None
+    try:
+        ds = parse_upload(f.getvalue(), f.name)
+    except DataError as e:
+        st.error(f"This file can't be used, so nothing will be trained. {e}")
+        return None
+    st.caption(ui.md_escape(ds.description))
+    return ds
+
+
+def training_form():
+    """The form's widgets; returns (spec or None, errors, warnings)."""
+    c1, c2, c3, c4 = st.columns(4)
+    options = [*DATASETS, UPLOAD]
+    names = dict(DATASETS, upload="Upload a CSV (text,label)")
+    dataset = c1.selectbox("Dataset", options, format_func=names.get, key="t_dataset")
+    heads = c2.number_input("Heads", 1, 16, 4, key="t_heads")
+    d_model = c3.number_input("d_model", 8, 256, 64, step=8, key="t_dmodel", help="Split across the heads.")
+    layers = c4.number_input("Layers", 1, 4, 1, key="t_layers")
+    c1, c2, c3, c4 = st.columns(4)
+    positional = c1.selectbox("Positional encoding", ["sinusoidal", "learned", "none"], key="t_pos")
+    lr = c2.select_slider("Learning rate", RATES, 2e-3, format_func=lambda v: f"{v:g}", key="t_lr")
+    batch = c3.select_slider("Batch size", [16, 32, 64, 128, 256], 64, key="t_batch")
+    epochs = c4.number_input("Epochs (at most)", 1, 500, 6, key="t_epochs")
+    c1, c2, c3, c4 = st.columns(4)
+    pad_mask = c1.toggle("Padding mask", True, key="t_padmask", help="Queries may not attend to <pad> keys.")
+    causal = c2.toggle("Causal mask", False, key="t_causal", help="Each token may look only at earlier tokens.")
+    patience = c3.number_input("Stop early after … epochs without progress", 1, 500, 2, key="t_patience")
+    seed = c4.number_input("Seed", 0, 2**31 - 1, 0, key="t_seed")
+    upload = upload_dataset() if dataset == UPLOAD else None
+    if dataset == UPLOAD and upload is None:
+        return None, [], []
+    model = dict(d_model=d_model, num_heads=heads, num_layers=layers, positional=positional)
+    model.update(pad_mask=pad_mask, causal=causal)
+    cfg = TrainConfig(epochs=epochs, batch_size=batch, lr=lr, patience=patience, seed=seed)
+    spec = jobs.JobSpec(upload.name if upload else dataset, model, cfg, upload)
+    return spec, *jobs.check(spec)
+
+
+def start(box, spec):
+    """Start this session's job (built from this run's widget values, never a stale copy) and redraw."""
+    box.start(spec)
+    for key in ("live_epoch", "live_probe", "live_split", "_live_epoch_last"):
+        ss.pop(key, None)
+    st.rerun()
+
+
+def status(snap, job):
+    """One line on where the job is, with the progress bar and the Stop button."""
+    if snap.state == "queued":
+        where = f"number {snap.queue_position} in the queue" if snap.queue_position else "next"
+        st.info(f"Waiting for a free training slot (other sessions are training): you are {where}.")
+    elif snap.state == "loading":
+        st.info("Loading the dataset and building the vocabulary…")
+    elif snap.state in ("training", "saving"):
+        st.progress(snap.fraction, text=snap.progress_text())
+    elif snap.state == "failed":
+        st.error(snap.message)
+    elif not snap.run_name:
+        st.info(snap.message)
+    else:
+        st.success(f"{snap.message} Saved as **{ui.md_escape(snap.run_name)}**.")
+        st.link_button("Open this model on Explore", ui.explore_link(snap.run_name))
+    if snap.active:
+        label = "Cancel" if snap.state == "queued" else "Stop"
+        st.button(label, key="stop_training", on_click=job.stop)
+        if snap.state != "queued":
+            st.caption(
+                "Time left assumes every epoch runs; early stopping may end sooner. "
+                "Stop ends training within a second and saves the best model so far."
+            )
+
+
+def live(job):
+    """Progress and curves, redrawn every REFRESH seconds by a fragment while the job runs.
+
+    What changes once an epoch (probe heads, reports) is drawn by full reruns, one per epoch, so a
+    redraw sends little (one fragment only: with several on different timers the browser sometimes
+    dropped a cached message the server then referred to, and the page disconnected for good).
+    """
+    snap = job.snapshot()
+    status(snap, job)
+    if snap.steps:
+        draw_curves(view_of_job(snap), "live", job.id)
+    if len(snap.epochs) != ss.get("_train_epochs_drawn") or (not snap.active and ss.get("_train_watching")):
+        st.rerun()  # a new epoch to show, or the end: also turns the timer off and lists the new run
+
+
+def live_epoch(snap, job, column):
+    """The probe heads (in `column`, right of the curves) and the reports of the latest epoch."""
+    if snap.state in ("queued", "loading"):
+        return
+    v = view_of_job(snap)
+    with column:
+        draw_probes(v, "live", job.id)
+    if v.reports:
+        draw_reports(v, "live", job.id)
+
+
+def memo(key, build):
+    """This session's figure for `key`, built once: an epoch's figures never change, and redraws must be cheap."""
+    cache = ss.setdefault("_train_memo", {})
+    if key not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = build()
+    return cache[key]
+
+
+def draw_view(v, prefix, source):
+    """Curves, probe heads, confusion matrix, per-class table and mistakes of a saved run (`source` names it)."""
+    left, right = st.columns(2, gap="large")
+    with left:
+        draw_curves(v, prefix, source)
+    with right:
+        draw_probes(v, prefix, source)
+    if v.reports:
+        draw_reports(v, prefix, source)
+
+
+def draw_curves(v, prefix, source):
+    st.markdown("**Loss and accuracy** (light: train loss per step)")
+    h = v.history
+    key = (source, "curves", len(h["epochs"]), bool(h["steps"]))
+    fig = memo(key, lambda: figures.training_curves(h, v.steps_per_epoch, v.max_epochs))
+    if v.steps_per_epoch:
+        figures.set_step_losses(fig, h["steps"], v.steps_per_epoch)  # new steps since the figure was built
+    st.plotly_chart(fig, key=f"{prefix}_curves", config={"displayModeBar": False})
+
+
+def draw_probes(v, prefix, source):
+    """How each head's attention on a fixed probe sentence changed, epoch by epoch."""
+    st.markdown("**Heads during training** (fixed probe sentences, recorded after every epoch)")
+    if not v.probe_weights:
+        st.caption("Not recorded for this run: it was not trained on this page.")
+        return
+    last = len(v.probe_weights) - 1
+    key = f"{prefix}_epoch"
+    if ss.get(key) in (None, ss.get(f"_{key}_last")) or ss.get(key, 0) > last:
+        ss[key] = last  # follow the newest epoch unless the person moved the slider
+    ss[f"_{key}_last"] = last
+    c1, c2 = st.columns([3, 2])
+    i = c1.selectbox("Probe sentence", range(len(v.probe_texts)), format_func=v.probe_texts.__getitem__,
+                     key=f"{prefix}_probe")  # fmt: skip
+    epoch = c2.select_slider("After epoch", list(range(last + 1)), key=key, help="0 = before training.")
+    layers = v.probe_weights[epoch][i]
+    layer = 0
+    if len(layers) > 1:
+        layer = st.segmented_control("Layer", range(len(layers)), format_func=lambda x: x + 1, key=f"{prefix}_l") or 0
+    w = layers[layer]
+    fig = memo((source, "probe", epoch, i, layer), lambda: figures.attention_grid(w, v.probe_tokens[i], cols=2))
+    st.plotly_chart(fig, key=f"{prefix}_probes", config={"displayModeBar": False})
+
+
+def draw_reports(v, prefix, source):
+    """Confusion matrix (counts or normalized), per-class table, a plain reading, and the mistakes."""
+    splits = list(v.reports)
+    c1, c2 = st.columns([2, 3])
+    split = c1.segmented_control("Data", splits, default=splits[0], key=f"{prefix}_split") or splits[0]
+    normalize = c2.toggle("Normalize rows (share of each true class)", key=f"{prefix}_norm")
+    rep = v.reports[split]
+    when = f"epoch {v.report_epoch}" if split == "validation" and v.report_epoch else "the kept model"
+    st.markdown(f"**{split.capitalize()}, {when}:** accuracy {rep.accuracy:.1%}, macro-F1 {rep.macro_f1:.3f}")
+    left, right = st.columns(2, gap="large")
+    labels = figures.plain_labels(v.classes)
+    key = (source, "confusion", split, v.report_epoch, normalize)
+    fig = memo(key, lambda: figures.confusion(rep.confusion, labels, normalize))
+    left.plotly_chart(fig, key=f"{prefix}_confusion", config={"displayModeBar": False})
+    table = pd.DataFrame(rep.table()).rename(columns={"cls": "class"})
+    right.dataframe(table, hide_index=True, key=f"{prefix}_perclass", column_config=PER_CLASS)
+    for line in reading(rep):
+        (right.warning if "accuracy paradox" in line else right.caption)(ui.md_escape(line))
+    draw_mistakes(v, prefix)
+
+
+PER_CLASS = {k: st.column_config.NumberColumn(format="%.3f") for k in ("precision", "recall", "f1")}
+
+
+def draw_mistakes(v, prefix):
+    if not v.mistakes:
+        return
+    st.markdown(f"**Misclassified validation texts** ({len(v.mistakes)} shown)")
+    df = pd.DataFrame(v.mistakes)
+    config = {}
+    if v.run_name:
+        df["explore"] = [ui.explore_link(v.run_name, t) for t in df["text"]]
+        config["explore"] = st.column_config.LinkColumn("Explore", display_text="Open on Explore")
+    else:
+        st.caption("Links to the Explore page appear once the run is saved.")
+    st.dataframe(df, hide_index=True, key=f"{prefix}_mistakes", column_config=config, height=260)
+
+
+def runs_section():
+    """Every run on disk, newest first; pick one to see its results, rename, delete or download it."""
+    st.header("Runs")
+    rows = jobs.runs_table()
+    if not rows:
+        st.info("No runs yet.")
+        return
+    df = pd.DataFrame(rows).drop(columns=["path", "shipped"])
+    num = st.column_config.NumberColumn(format="%.3f")
+    st.dataframe(df, hide_index=True, key="runs_table", column_config=dict(test_acc=num, macro_f1=num), height=280)
+    by_folder = {r["folder"]: r for r in rows}
+    label = lambda f: f"{by_folder[f]['name']} ({f})" if by_folder[f]["name"] != f else f  # noqa: E731
+    pick = st.selectbox("Run", list(by_folder), index=None, format_func=label, key="run_pick",
+                        placeholder="Choose a run to see its results, rename, delete or download it")  # fmt: skip
+    if pick:
+        run_details(by_folder[pick])
+
+
+def run_details(row):
+    path = row["path"]
+    c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+    if row["shipped"]:
+        c1.caption("A shipped model: it can be downloaded but not renamed or deleted.")
+    else:
+        key = f"name_{row['folder']}"
+        c1.text_input("Display name", row["name"], key=key)
+        c2.button("Rename", key="rename_run", on_click=lambda: act(jobs.rename_run, path, ss[key]))
+        with c3.popover("Delete"):
+            st.write(f"Delete {ui.md_escape(row['folder'])} for good?")
+            st.button("Yes, delete", key="delete_run", type="primary", on_click=act, args=(jobs.delete_run, path))
+    st.download_button("Download as zip", lambda: jobs.zip_run(path), f"{row['folder']}.zip", "application/zip",
+                       key="download_run", on_click="ignore")  # fmt: skip
+    if row["problem"]:
+        st.error(f"This run can't be loaded: {row['problem']}")
+        return
+    try:
+        run = load_run(path)
+    except CheckpointError as e:
+        st.error(f"This run can't be loaded: {e}")
+        return
+    st.link_button("Open on Explore", ui.explore_link(row["folder"]))
+    if run.meta.get("note"):
+        st.caption(ui.md_escape(run.meta["note"]))
+    view = view_of_run(dict(run.meta, classes=run.classes), run.history, run.metrics, row["folder"])
+    draw_view(view, "run", (row["folder"], row["name"]))
+
+
+def act(fn, *args):
+    """Callback for rename/delete: do it, or keep the refusal to show."""
+    try:
+        fn(*args)
+        ui.catalog.clear()
+    except (PermissionError, ValueError, OSError) as e:
+        ss["_runs_error"] = str(e)
+
+
+st.title("Train a model")
+st.caption(
+    "Choose data and a model, press Start and watch it learn: loss and accuracy, where each head looks, "
+    "and which classes it confuses. Every run is saved and appears in the model picker."
+)
+ui.quiet_gc()  # or Streamlit's full garbage collection after every redraw stalls the training thread
+box = ui.job_box()
+job = box.job
+snap = job.snapshot() if job else None
+ss["_train_watching"] = bool(snap and snap.active)
+if snap and snap.run_name and ss.get("_listed") != job.id:
+    ui.catalog.clear()  # the model picker's list is cached for a few seconds: show the new run at once
+    ss["_listed"] = job.id
+ss["_train_epochs_drawn"] = len(snap.epochs) if snap else 0
+
+with st.expander("New training", expanded=not ss["_train_watching"]):
+    spec, errors, warnings = training_form()
+    for msg in errors:
+        st.error(msg)
+    for msg in warnings:
+        st.warning(msg)
+    running, waiting = jobs.SLOTS.busy()
+    if ss["_train_watching"]:
+        st.info("This session is already training: stop it (below) before starting another.")
+    elif running >= jobs.SLOTS.n:
+        st.info(f"The server is training for another session ({waiting} waiting): yours would queue.")
+    blocked = spec is None or bool(errors) or ss["_train_watching"]
+    if st.button("Start training", key="start_training", type="primary", disabled=blocked) and not blocked:
+        start(box, spec)
+
+if job is not None:
+    st.header("This session's training")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.fragment(run_every=REFRESH if ss["_train_watching"] else None)(live)(job)
+    live_epoch(snap, job, right)
+if "_runs_error" in ss:
+    st.error(ss.pop("_runs_error"))
+runs_section()

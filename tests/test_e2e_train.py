@@ -1,0 +1,132 @@
+"""Browser tests of the Train page: live curves, Stop, the confusion matrix, two sessions, closing the tab."""
+
+import random
+
+from playwright.sync_api import expect
+
+STEP_POINTS_JS = """() => {
+  for (const d of document.querySelectorAll('.js-plotly-plot')) {
+    const t = (d._fullData || []).find(t => t.name === 'train loss (step)');
+    if (t) return t.y.length;
+  }
+  return 0;
+}"""
+CONFUSION_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .map(d => (d._fullData || [])[0])
+  .filter(t => t && t.type === 'heatmap' && t.texttemplate === '%{text}')
+  .map(t => Array.from(t.x))"""
+
+
+RUN_ROWS_JS = """() => {
+  const rows = {};
+  for (const c of document.querySelectorAll('[data-testid=stDataFrame] [role=gridcell]')) {
+    const r = c.parentElement.getAttribute('aria-rowindex');
+    (rows[r] = rows[r] || []).push(c.textContent);
+  }
+  return Object.values(rows);
+}"""
+
+
+def tiny_csv(labels=("neg", "pos"), n=300, words=12, seed=0):
+    """Long-ish texts whose words give the label away: training takes a few seconds, not milliseconds."""
+    rng = random.Random(seed)
+    vocab = {y: [f"{y}{i}" for i in range(6)] + ["the", "a", "and", "was"] for y in labels}
+    ys = [labels[i % len(labels)] for i in range(n)]
+    rows = ["text,label"] + [" ".join(rng.choices(vocab[y], k=words)) + "," + y for y in ys]
+    return "\n".join(rows).encode()
+
+
+def idle(page):
+    expect(page.locator("[data-testid='stApp']")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=30_000
+    )
+
+
+def open_train(page, server):
+    page.goto(server + "/train")
+    idle(page)
+    expect(page.get_by_text("Train a model")).to_be_visible()
+
+
+def number(page, key, value):
+    box = page.locator(f".st-key-{key} input")
+    box.fill(str(value))
+    box.press("Enter")
+    expect(box).to_have_value(str(value))
+    idle(page)
+
+
+def start_upload_training(page, server, csv, name="data.csv", epochs=500):
+    open_train(page, server)
+    page.get_by_role("combobox", name="Dataset").click()
+    page.get_by_role("option", name="Upload a CSV (text,label)").click()
+    page.locator("input[type=file]").set_input_files(dict(name=name, mimeType="text/csv", buffer=csv))
+    expect(page.get_by_text("Uploaded file")).to_be_visible()
+    idle(page)
+    number(page, "t_dmodel", 16)
+    number(page, "t_epochs", epochs)
+    number(page, "t_patience", 500)
+    page.locator(".st-key-start_training button").click()
+
+
+def step_points(page):
+    return page.evaluate(STEP_POINTS_JS)
+
+
+def test_training_shows_growing_curves_stops_and_shows_the_confusion_matrix(page, server):
+    start_upload_training(page, server, tiny_csv())
+    page.wait_for_function(f"({STEP_POINTS_JS})() > 0", timeout=30_000)
+    first = step_points(page)
+    page.wait_for_function(f"({STEP_POINTS_JS})() > {first}")  # redrawn with more points, no click needed
+    expect(page.get_by_text("samples/s")).to_be_visible()
+    page.locator(".st-key-stop_training button").click()
+    saved = page.get_by_test_id("stAlertContentSuccess")
+    expect(saved).to_contain_text("Stopped by you", timeout=20_000)
+    expect(saved).to_contain_text("Saved as")
+    page.wait_for_function(f"({CONFUSION_JS})().length > 0")
+    assert page.evaluate(CONFUSION_JS)[0] == ["neg", "pos"]
+    expect(page.get_by_text("Weakest class")).to_be_visible()
+    assert page.locator("[data-testid='stException']").count() == 0
+    folder = page.locator("strong", has_text="data-4h-").inner_text()
+    page.goto(page.get_by_role("link", name="Open this model on Explore").get_attribute("href"))
+    idle(page)
+    expect(page.get_by_text("Explore attention")).to_be_visible()
+    expect(page.get_by_role("combobox", name="Model")).to_have_value(folder)
+
+
+def test_two_sessions_train_at_once_and_stay_separate(browser, server):
+    pages = [browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(2)]
+    try:
+        datasets = [("one.csv", ("neg", "pos")), ("two.csv", ("cat", "dog", "fish"))]
+        for pg, (name, labels) in zip(pages, datasets):
+            pg.set_default_timeout(30_000)
+            start_upload_training(pg, server, tiny_csv(labels), name=name)
+        for pg in pages:
+            pg.wait_for_function(f"({STEP_POINTS_JS})() > 0")
+        for pg in pages:
+            pg.locator(".st-key-stop_training button").click()
+        for pg, (name, labels) in zip(pages, datasets):
+            expect(pg.get_by_test_id("stAlertContentSuccess")).to_contain_text("Saved as", timeout=20_000)
+            expect(pg.locator("strong", has_text=name.removesuffix(".csv") + "-4h-")).to_be_visible()
+            pg.wait_for_function(f"({CONFUSION_JS})().length > 0")
+            assert pg.evaluate(CONFUSION_JS)[0] == list(labels)
+    finally:
+        for pg in pages:
+            pg.context.close()
+
+
+def test_closing_the_tab_stops_the_training_and_keeps_the_run(browser, server, page):
+    other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    start_upload_training(other, server, tiny_csv(), name="closedtab.csv")
+    other.wait_for_function(f"({STEP_POINTS_JS})() > 0", timeout=30_000)
+    other.context.close()  # the session ends: its job is stopped, and the best model so far is saved
+    for _ in range(15):
+        open_train(page, server)  # in a fresh session: the only table is the runs table
+        page.wait_for_function(f"({RUN_ROWS_JS})().length > 0")
+        rows = page.evaluate(RUN_ROWS_JS)
+        mine = [r for r in rows if r and r[0].startswith("closedtab-4h-")]
+        if mine:
+            assert any("Stopped by you" in cell for cell in mine[0]), mine
+            return
+        page.wait_for_timeout(1000)
+    raise AssertionError("the closed tab's run never appeared in the runs table")

@@ -1,0 +1,158 @@
+"""AppTest smoke tests for the Inside a head page."""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 60
+
+
+def inside(**params):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.switch_page("pages/inside.py").run()
+
+
+def charts(at):
+    """{first panel title: plotly spec} for every chart on the page."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return {(s["layout"].get("annotations") or [{}])[0].get("text"): s for s in specs}
+
+
+def z(trace):
+    """A heatmap's z as numpy: plotly sends numpy arrays as base64 typed arrays."""
+    v = trace["z"]
+    if isinstance(v, dict):
+        shape = [int(n) for n in str(v["shape"]).split(",")]  # "3, 3"
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).reshape(shape)
+    return np.array(v, dtype=np.float64)
+
+
+def test_opens_with_a_hint():
+    at = inside()
+    assert not at.exception
+    assert "Type a sentence" in at.info[0].value
+
+
+def test_three_word_sentence_shows_every_stage_with_its_shape():
+    at = inside(text="great crew thanks", head="2")
+    assert not at.exception
+    headers = [h.value for h in at.header]
+    assert headers[0] == "1 · The input to layer 1: X (3 × 64)" and headers[1].startswith(
+        "2 · Queries, keys and values of head 2"
+    )
+    assert len(headers) == 8
+    c = charts(at)
+    for title in (
+        "token embedding",
+        "Q = X·W_q + b_q<br>(3 × 16)",
+        "Q·Kᵀ (3 × 3)",
+        "weights (3 × 3)",
+        "weights·V (3 × 16)",
+    ):
+        assert title in c, sorted(map(str, c))
+    max_len = json.loads((ROOT / "models/tweets-4h/config.json").read_text())["model"]["max_len"]
+    assert "concatenated heads (3 × 64)" in c and f"positional encoding ({max_len} × 64)" in c
+    weights = c["weights (3 × 3)"]["data"]
+    assert np.allclose(z(weights[0]).sum(axis=1), 1, atol=1e-6) and np.allclose(z(weights[1]), 1, atol=1e-6)
+    table = at.table[0].value
+    assert list(table["key"]) == ["0\\:great", "1\\:crew", "2\\:thanks", "sum"]  # tokens are escaped Markdown
+    assert table["weight"].iloc[-1] == "1.0000"
+    assert abs(sum(float(w) for w in table["weight"].iloc[:-1]) - 1) < 2e-4
+    assert any("No mask is on" in m.value for m in at.markdown)
+    follow = at.table[1].value  # the worked row's token, stage by stage
+    assert list(follow["stage"]) == [
+        "Input X",
+        "Q, K, V",
+        "Attention per head",
+        "Concatenate",
+        "Output projection",
+        "Layer 1 output",
+    ]
+    assert list(follow["shape"])[:3] == ["3 × 64", "3 × 4 × 16 each", "4 × (3 × 16)"]
+
+
+def test_masks_are_blank_and_say_masked():
+    at = inside(text="great crew thanks", pad="5", causal="on", hide="1")
+    assert not at.exception
+    c = charts(at)
+    masks = c["after the padding mask<br>(5 × 5)"]
+    assert [a["text"] for a in masks["layout"]["annotations"]] == [
+        "after the padding mask<br>(5 × 5)",
+        "after the causal mask<br>(5 × 5)",
+        "after the hidden tokens mask<br>(5 × 5)",
+    ]
+    last = masks["data"][2]
+    blank = np.isnan(z(last))
+    assert blank[:, 1].all() and blank[:, 3:].all() and blank[0, 2]  # hidden, <pad>, and the future
+    assert np.nanmin(z(last)) > -1e3  # never the finfo.min fill value
+    assert all((cell == "masked") == b for row, brow in zip(last["customdata"], blank) for cell, b in zip(row, brow))
+    assert len(masks["layout"]["shapes"]) == 3  # one hatch path per panel
+    assert at.query_params["causal"] == "on" and at.query_params["hide"] == "1"
+
+
+def test_link_parameters_round_trip_and_bad_ones_fall_back():
+    at = inside(text="my bag is lost", head="3", row="2", off="L1H1", nopos="on")
+    assert not at.exception
+    assert at.segmented_control(key="head").value == 3 and at.selectbox(key="row").value == 2
+    query = {k: at.query_params[k] for k in at.query_params}
+    assert query == dict(text="my bag is lost", head="3", row="2", off="L1H1", nopos="on")
+    assert "X (4 × 64)" in charts(at)  # no positional encoding: X is the embedding alone
+    bad = inside(text="good", head="9", row="x", padmask="maybe")
+    assert not bad.exception
+    assert bad.segmented_control(key="head").value == 1
+    assert any("row" in w.value for w in bad.warning) and any("padmask" in w.value for w in bad.warning)
+
+
+def test_html_in_the_sentence_is_text():
+    at = inside(text="<b>hi</b> *x* [a](http://x)")
+    assert not at.exception
+    keys = list(at.table[0].value["key"])
+    assert keys[:3] == ["0\\:\\<", "1\\:b", "2\\:\\>"] and any(
+        k.endswith("\\*") for k in keys
+    )  # escaped Markdown, shown as typed
+
+
+def test_a_later_layer_takes_the_previous_layers_output(tmp_path, monkeypatch):
+    import attention.runs
+    import ui
+    from attention.model import AttentionClassifier, ModelConfig
+    from attention.runs import save_run
+    from attention.tokenizer import Tokenizer
+
+    tok = Tokenizer.build(["the cat sat on the mat"], min_freq=1)
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=len(tok), num_classes=2, d_model=8, num_heads=2, num_layers=2, max_len=8, d_ff=16)
+    save_run(tmp_path / "tiny-2l", AttentionClassifier(cfg).eval(), tok, ["a", "b"], dict(dataset="tiny"))
+    monkeypatch.setattr(attention.runs, "RUNS_DIR", tmp_path)
+    ui.catalog.clear()
+    try:
+        at = inside(model="tiny-2l", text="the cat sat", layer="2", head="2")
+        assert not at.exception
+        assert at.header[0].value == "1 · The input to layer 2: X (3 × 8)"
+        assert any("layer 1's output" in m.value for m in at.markdown)
+        assert "Layer 2 output" in json.dumps(charts(at))
+    finally:
+        ui.catalog.clear()
+
+
+def test_from_explore_the_sentence_and_masks_come_along_and_each_link_is_read():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params.update(text="great crew thanks", causal="on")
+    at.run()  # Explore
+    at.switch_page("pages/inside.py").run()  # by the sidebar: no parameters
+    assert not at.exception
+    assert at.text_input(key="text").value == "great crew thanks"
+    assert at.toggle(key="padmask").value and at.toggle(key="causal").value  # not reset by the page change
+    for head in ("2", "3"):  # Explore's link, twice in one session: each time its head is shown
+        at.switch_page("pages/explore.py").run()
+        at.query_params.update(text="my bag is lost", head=head, causal="off")
+        at.switch_page("pages/inside.py").run()
+        assert at.segmented_control(key="head").value == int(head)
+        assert at.text_input(key="text").value == "my bag is lost" and not at.toggle(key="causal").value

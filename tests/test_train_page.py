@@ -1,0 +1,188 @@
+"""AppTest smoke tests of the Train page: the form, upload validation, a tiny training end to end, the queue."""
+
+import json
+import random
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from attention import jobs, runs
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    """Runs saved by these tests go to a temporary folder, never the repository's runs/."""
+    monkeypatch.setattr(runs, "RUNS_DIR", tmp_path)
+    monkeypatch.setattr(jobs, "RUNS_DIR", tmp_path)
+    return tmp_path
+
+
+def train_page():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    return at.switch_page("pages/train.py").run()
+
+
+def tiny_csv(n=200, labels=("neg", "pos"), noise=0.0):
+    """Texts whose words give the label away; a `noise` share of them carry a wrong label."""
+    rng = random.Random(0)
+    words = {"neg": "bad awful poor hate sad".split(), "pos": "good great fine nice love".split()}
+    rows = ["text,label"]
+    for i in range(n):
+        y = labels[i % len(labels)]
+        label = rng.choice(labels) if rng.random() < noise else y
+        rows.append(" ".join(rng.choices(words.get(y, [y]), k=4)) + f" {i},{label}")
+    return "\n".join(rows).encode()
+
+
+def upload(at, data, name="data.csv"):
+    at.selectbox(key="t_dataset").set_value("upload").run()
+    at.file_uploader[0].upload(name, data, "text/csv")
+    return at.run()
+
+
+def texts(at):
+    return " ".join(e.value for e in [*at.error, *at.warning, *at.info, *at.success])
+
+
+def run_until(at, done, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        if done(at):
+            return at
+        time.sleep(0.3)
+    raise AssertionError("timed out: " + texts(at))
+
+
+def runs_table(at):
+    return next(d.value for d in at.dataframe if "folder" in d.value.columns)
+
+
+def saved(at):
+    return any("Saved as" in s.value for s in at.success)
+
+
+def test_train_page_opens_with_sensible_defaults():
+    at = train_page()
+    assert not at.exception
+    assert at.selectbox(key="t_dataset").value == "tweets"
+    assert at.number_input(key="t_heads").value == 4 and at.number_input(key="t_dmodel").value == 64
+    assert not at.button(key="start_training").disabled
+    assert "tweets-4h" in set(runs_table(at)["folder"])
+
+
+def test_d_model_not_divisible_by_heads_is_explained_before_training():
+    at = train_page()
+    at.number_input(key="t_heads").set_value(3).run()
+    assert "not divisible by 3 heads" in at.error[0].value
+    assert at.button(key="start_training").disabled
+
+
+BAD_UPLOADS = {
+    "missing column": (b"sentence,label\nhello,a\n", "Missing column 'text'"),
+    "one class only": (b"text,label\n" + b"\n".join(b"text %d,same" % i for i in range(20)), "Only one label"),
+    "undecodable bytes": (b"text,label\n\xff\xfe caf\xe9,a\n", "not UTF-8"),
+    "too large": (b"text,label\n" + b"x,a\n" * 1_300_000, "the limit is 5,000,000 bytes"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_UPLOADS)
+def test_a_bad_upload_says_what_is_wrong_and_trains_nothing(case, runs_dir):
+    data, message = BAD_UPLOADS[case]
+    at = upload(train_page(), data)
+    assert not at.exception
+    assert message in at.error[0].value and "nothing will be trained" in at.error[0].value
+    assert at.button(key="start_training").disabled
+    assert list(runs_dir.iterdir()) == []
+
+
+def test_a_tiny_training_ends_with_curves_confusion_matrix_and_table(runs_dir):
+    at = upload(train_page(), tiny_csv(300, noise=0.3))
+    at.number_input(key="t_dmodel").set_value(16).run()
+    at.number_input(key="t_epochs").set_value(3).run()
+    at.button(key="start_training").click().run()
+    assert not at.exception
+    at = run_until(at, saved)
+    assert not at.exception
+    folder = next(runs_dir.iterdir()).name
+    assert folder.startswith("data-4h-") and folder in at.success[0].value.replace("\\", "")
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    curves = [c for c in charts if any(t.get("name") == "val loss" for t in c["data"])]
+    assert len(curves[0]["data"][0]["y"]["bdata"]) > 0 or len(curves[0]["data"][0]["y"]) > 0
+    confusion = [c for c in charts if c["data"][0].get("texttemplate") == "%{text}"]
+    assert confusion and confusion[0]["data"][0]["x"] == ["neg", "pos"]
+    per_class = [d.value for d in at.dataframe if "precision" in d.value.columns][0]
+    assert list(per_class["class"]) == ["neg", "pos", "macro avg"]
+    assert at.segmented_control(key="live_split").options == ["validation", "test"]
+    assert folder in set(runs_table(at)["folder"])  # the runs table lists it
+    mistakes = next(d.value for d in at.dataframe if "predicted" in d.value.columns)
+    assert (mistakes["true"] != mistakes["predicted"]).all() and len(mistakes) > 0
+    link, text = mistakes["explore"].iloc[0], mistakes["text"].iloc[0]
+    assert link.endswith(f"?model={folder}&text={quote(text)}")
+
+
+def test_a_diverging_learning_rate_stops_with_advice(runs_dir):
+    at = upload(train_page(), tiny_csv(300))
+    at.number_input(key="t_dmodel").set_value(16).run()
+    at.number_input(key="t_epochs").set_value(50).run()
+    at.select_slider(key="t_lr").set_value(10.0).run()
+    assert "NaN" in at.warning[0].value  # warned before starting
+    at.button(key="start_training").click().run()
+    at = run_until(at, lambda a: bool(a.error))
+    assert "diverged" in at.error[0].value and "learning rate 10x smaller" in at.error[0].value
+    assert list(runs_dir.iterdir()) == []
+
+
+def test_a_request_beyond_the_cap_waits_in_a_visible_queue(monkeypatch):
+    slots = jobs.Slots(1)
+    monkeypatch.setattr(jobs, "SLOTS", slots)
+    assert slots.acquire("another session", threading.Event())
+    try:
+        at = upload(train_page(), tiny_csv())
+        assert "training for another session" in texts(at)
+        at.button(key="start_training").click().run()
+        at = run_until(at, lambda a: "number 1 in the queue" in texts(a))
+        assert at.button(key="stop_training").label == "Cancel"
+        at.button(key="stop_training").click().run()
+        at = run_until(at, lambda a: "nothing was trained" in texts(a))
+    finally:
+        slots.release("another session")
+
+
+def test_runs_can_be_renamed_downloaded_and_deleted_but_shipped_ones_only_downloaded(runs_dir):
+    job = jobs.TrainJob(
+        jobs.JobSpec("tiny", dict(d_model=16, num_heads=2), jobs.TrainConfig(epochs=1, min_freq=1), tiny_dataset()),
+        runs_dir=runs_dir,
+        slots=jobs.Slots(1),
+    ).start()
+    assert job.join(30)
+    folder = job.snapshot().run_name
+    at = train_page()
+    assert runs_table(at)["folder"].iloc[0] == folder  # newest first
+    at.selectbox(key="run_pick").set_value(folder).run()
+    assert not at.exception
+    assert at.get("download_button") and at.selectbox(key="run_pick").value == folder
+    at.text_input(key=f"name_{folder}").set_value("my <b>first</b> model").run()
+    at.button(key="rename_run").click().run()
+    assert json.loads((runs_dir / folder / "config.json").read_text())["name"] == "my <b>first</b> model"
+    assert "my <b>first</b> model" in set(runs_table(at)["name"])
+    at.button(key="delete_run").click().run()
+    assert not (runs_dir / folder).exists() and not at.exception
+    at.selectbox(key="run_pick").set_value("tweets-4h").run()
+    assert "shipped model" in " ".join(c.value for c in at.caption)
+    assert not [b for b in at.button if b.key in ("rename_run", "delete_run")]
+
+
+def tiny_dataset():
+    from attention.data import dataset_from_csv
+
+    return dataset_from_csv(tiny_csv(), name="tiny")
