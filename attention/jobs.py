@@ -6,18 +6,12 @@ which fit polls every batch. A process-wide Slots object caps concurrent trainin
 (2 cores, one torch thread per training); waiting jobs know their place in the queue.
 """
 
-import io
-import json
 import logging
 import os
-import re
-import shutil
 import threading
 import time
 import uuid
-import zipfile
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,7 +19,7 @@ import torch
 from attention import evaluation as ev
 from attention.data import DataError, TextDataset, load_dataset
 from attention.model import AttentionClassifier, ModelConfig
-from attention.runs import MODELS_DIR, RUNS_DIR, CheckpointError, list_runs, read_config, save_run, write_json
+from attention.runs import save_new_run
 from attention.train import TrainConfig, TrainingDiverged, evaluate, fit, prepare
 
 log = logging.getLogger(__name__)
@@ -274,88 +268,3 @@ class JobBox:
     def release(self):
         if self.job is not None:
             self.job.stop()
-
-
-# --- run folders made by jobs: naming, rename, delete, zip ------------------------------------
-
-_SAVE_LOCK = threading.Lock()  # two jobs ending in the same minute must not pick the same folder
-
-
-def slug(text):
-    """A folder-safe version of a dataset name: 'My file.csv' -> 'my-file-csv'."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "run"
-
-
-def save_new_run(runs_dir, base, model, tokenizer, classes, meta, history, metrics) -> Path:
-    """Save under a new, readable, unique folder: '<base>-YYYYmmdd-HHMM', then '-2', '-3'... if taken."""
-    runs_dir = Path(runs_dir or RUNS_DIR)
-    stem = f"{slug(base)}-{time.strftime('%Y%m%d-%H%M')}"
-    with _SAVE_LOCK:
-        path, n = runs_dir / stem, 1
-        while path.exists():
-            n += 1
-            path = runs_dir / f"{stem}-{n}"
-        return save_run(path, model, tokenizer, classes, meta, history, metrics)
-
-
-def is_shipped(path) -> bool:
-    return Path(path).resolve().parent == MODELS_DIR.resolve()
-
-
-def _own_run(path, runs_dir=None) -> Path:
-    """The run folder if it is one of the user's runs; raises PermissionError for shipped models or other paths."""
-    path, runs_dir = Path(path), Path(runs_dir or RUNS_DIR)
-    if is_shipped(path):
-        raise PermissionError(f"{path.name} is a shipped model; it cannot be renamed or deleted.")
-    if path.resolve().parent != runs_dir.resolve() or not (path / "config.json").is_file():
-        raise PermissionError(f"{path} is not a run folder under {runs_dir}.")
-    return path
-
-
-def rename_run(path, name, runs_dir=None):
-    """Change a run's display name (config.json 'name'); the folder keeps its name so links stay valid."""
-    name = " ".join(str(name).split())[:80]
-    if not name:
-        raise ValueError("A name needs at least one visible character.")
-    path = _own_run(path, runs_dir)
-    config = read_config(path)
-    config["name"] = name
-    write_json(path / "config.json", config)  # atomic: a crash leaves the old config whole
-
-
-def delete_run(path, runs_dir=None):
-    """Delete one of the user's runs: renamed aside first (gone from every list at once), then removed."""
-    path = _own_run(path, runs_dir)
-    trash = path.with_name(f".{path.name}.deleted-{uuid.uuid4().hex[:6]}")
-    os.replace(path, trash)
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-def zip_run(path) -> bytes:
-    """The run folder as an in-memory zip, files under '<folder>/'."""
-    path = Path(path)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for f in sorted(path.iterdir()):
-            if f.is_file() and not f.name.startswith("."):
-                z.write(f, f"{path.name}/{f.name}")
-    return buf.getvalue()
-
-
-def runs_table(dirs=None):
-    """One row per run folder, the user's newest first, then the shipped ones; unreadable runs say why."""
-    rows = []
-    for p in list_runs(*(dirs or (MODELS_DIR, RUNS_DIR))):
-        row = dict(folder=p.name, name=p.name, dataset="?", heads=None, d_model=None, test_acc=None, macro_f1=None,
-                   created="", ended="", shipped=is_shipped(p), problem="", path=str(p))  # fmt: skip
-        try:
-            c = read_config(p)
-            row.update(name=c.get("name", p.name), dataset=c.get("dataset", "?"), heads=c["model"]["num_heads"])
-            row.update(d_model=c["model"]["d_model"], created=c.get("created", ""), ended=c.get("note", ""))
-            test = json.loads((p / "metrics.json").read_text(encoding="utf-8")).get("test", {})
-            row.update(test_acc=test.get("accuracy"), macro_f1=test.get("macro_f1"))
-        except (CheckpointError, KeyError, TypeError, OSError, ValueError) as e:
-            row["problem"] = row["problem"] or str(e)
-        rows.append(row)
-    own = sorted((r for r in rows if not r["shipped"]), key=lambda r: (r["created"], r["folder"]), reverse=True)
-    return own + [r for r in rows if r["shipped"]]

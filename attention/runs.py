@@ -4,10 +4,16 @@ A run folder holds config.json (model + training config), model.safetensors,
 vocab.json (the tokenizer), history.json and metrics.json.
 """
 
+import io
 import json
 import os
+import re
 import shutil
 import tempfile
+import threading
+import time
+import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,3 +144,88 @@ def list_runs(*dirs):
         if d.is_dir():
             found += sorted(p for p in d.iterdir() if (p / "config.json").is_file() and not p.name.startswith("."))
     return found
+
+
+# --- the user's run folders: naming, rename, delete, zip, the table of runs ------------------------------------
+
+_SAVE_LOCK = threading.Lock()  # two jobs ending in the same minute must not pick the same folder
+
+
+def slug(text):
+    """A folder-safe version of a dataset name: 'My file.csv' -> 'my-file-csv'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "run"
+
+
+def save_new_run(runs_dir, base, model, tokenizer, classes, meta, history, metrics) -> Path:
+    """Save under a new, readable, unique folder: '<base>-YYYYmmdd-HHMM', then '-2', '-3'... if taken."""
+    runs_dir = Path(runs_dir or RUNS_DIR)
+    stem = f"{slug(base)}-{time.strftime('%Y%m%d-%H%M')}"
+    with _SAVE_LOCK:
+        path, n = runs_dir / stem, 1
+        while path.exists():
+            n += 1
+            path = runs_dir / f"{stem}-{n}"
+        return save_run(path, model, tokenizer, classes, meta, history, metrics)
+
+
+def is_shipped(path) -> bool:
+    return Path(path).resolve().parent == MODELS_DIR.resolve()
+
+
+def _own_run(path, runs_dir=None) -> Path:
+    """The run folder if it is one of the user's runs; raises PermissionError for shipped models or other paths."""
+    path, runs_dir = Path(path), Path(runs_dir or RUNS_DIR)
+    if is_shipped(path):
+        raise PermissionError(f"{path.name} is a shipped model; it cannot be renamed or deleted.")
+    if path.resolve().parent != runs_dir.resolve() or not (path / "config.json").is_file():
+        raise PermissionError(f"{path} is not a run folder under {runs_dir}.")
+    return path
+
+
+def rename_run(path, name, runs_dir=None):
+    """Change a run's display name (config.json 'name'); the folder keeps its name so links stay valid."""
+    name = " ".join(str(name).split())[:80]
+    if not name:
+        raise ValueError("A name needs at least one visible character.")
+    path = _own_run(path, runs_dir)
+    config = read_config(path)
+    config["name"] = name
+    write_json(path / "config.json", config)  # atomic: a crash leaves the old config whole
+
+
+def delete_run(path, runs_dir=None):
+    """Delete one of the user's runs: renamed aside first (gone from every list at once), then removed."""
+    path = _own_run(path, runs_dir)
+    trash = path.with_name(f".{path.name}.deleted-{uuid.uuid4().hex[:6]}")
+    os.replace(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def zip_run(path) -> bytes:
+    """The run folder as an in-memory zip, files under '<folder>/'."""
+    path = Path(path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(path.iterdir()):
+            if f.is_file() and not f.name.startswith("."):
+                z.write(f, f"{path.name}/{f.name}")
+    return buf.getvalue()
+
+
+def runs_table(dirs=None):
+    """One row per run folder, the user's newest first, then the shipped ones; unreadable runs say why."""
+    rows = []
+    for p in list_runs(*(dirs or (MODELS_DIR, RUNS_DIR))):
+        row = dict(folder=p.name, name=p.name, dataset="?", heads=None, d_model=None, test_acc=None, macro_f1=None,
+                   created="", ended="", shipped=is_shipped(p), problem="", path=str(p))  # fmt: skip
+        try:
+            c = read_config(p)
+            row.update(name=c.get("name", p.name), dataset=c.get("dataset", "?"), heads=c["model"]["num_heads"])
+            row.update(d_model=c["model"]["d_model"], created=c.get("created", ""), ended=c.get("note", ""))
+            test = json.loads((p / "metrics.json").read_text(encoding="utf-8")).get("test", {})
+            row.update(test_acc=test.get("accuracy"), macro_f1=test.get("macro_f1"))
+        except (CheckpointError, KeyError, TypeError, OSError, ValueError) as e:
+            row["problem"] = row["problem"] or str(e)
+        rows.append(row)
+    own = sorted((r for r in rows if not r["shipped"]), key=lambda r: (r["created"], r["folder"]), reverse=True)
+    return own + [r for r in rows if r["shipped"]]

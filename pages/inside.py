@@ -7,6 +7,7 @@ import streamlit as st
 import ui
 from attention import figures
 from attention.explore import Masks, analyze
+from attention.stage_figures import matrices, pipeline_diagram
 from attention.stages import follow_table, pipeline, positions_table, token_labels, trace, worked_row, worked_table
 
 ui.ensure_router()
@@ -118,7 +119,7 @@ st.caption(
     "Tokens and their rows in the embedding table: "
     + " · ".join(ui.md_escape(f"{r} → {i}") for r, i in zip(rows, t.ids))
 )
-chart(figures.matrices(mats, rows, [dims] * len(mats), titles), "input")
+chart(matrices(mats, rows, [dims] * len(mats), titles), "input")
 
 st.header(f"2 · Queries, keys and values of head {head} ({T} × {dk} each)")
 st.markdown(
@@ -127,11 +128,11 @@ st.markdown(
     "**The biases are included.** Row i of Q is token i's query; row j of K is what token j offers to be matched on."
 )
 qkv_titles = [f"{n} = X·W_{n.lower()} + b_{n.lower()}<br>({T} × {dk})" for n in "QKV"]
-chart(figures.matrices([t.q, t.k, t.v], rows, [hdims] * 3, qkv_titles), "qkv")
+chart(matrices([t.q, t.k, t.v], rows, [hdims] * 3, qkv_titles), "qkv")
 with st.expander(f"This head's weights W_q, W_k, W_v ({D} × {dk}) and biases ({dk})"):
     w_titles = [f"W_q ({D} × {dk})", f"W_k ({D} × {dk})", f"W_v ({D} × {dk})"]
-    chart(figures.matrices([t.w_q, t.w_k, t.w_v], dims, [hdims] * 3, w_titles, height=520), "w_qkv")
-    chart(figures.matrices([[t.b_q, t.b_k, t.b_v]], ["b_q", "b_k", "b_v"], [hdims], ["biases"]), "b_qkv")
+    chart(matrices([t.w_q, t.w_k, t.w_v], dims, [hdims] * 3, w_titles, height=520), "w_qkv")
+    chart(matrices([[t.b_q, t.b_k, t.b_v]], ["b_q", "b_k", "b_v"], [hdims], ["biases"]), "b_qkv")
 
 st.header(f"3 · Scores ({T} × {T})")
 st.markdown(
@@ -139,7 +140,7 @@ st.markdown(
     f"key. Dividing by √d_k = √{dk} = {dk**0.5:.3g} keeps the scores from growing with d_k."
 )
 score_titles = [f"Q·Kᵀ ({T} × {T})", f"Q·Kᵀ / √{dk} ({T} × {T})"]
-chart(figures.matrices([t.scores, t.scaled], rows, [rows] * 2, score_titles), "scores")
+chart(matrices([t.scores, t.scaled], rows, [rows] * 2, score_titles), "scores")
 
 st.header("4 · Masks")
 if t.mask_steps:
@@ -150,7 +151,7 @@ if t.mask_steps:
     mask_titles = [f"after the {m.name} mask<br>({T} × {T})" for m in t.mask_steps]
     steps = t.mask_steps
     chart(
-        figures.matrices([t.scaled] * len(steps), rows, [rows] * len(steps), mask_titles, [m.total for m in steps]),
+        matrices([t.scaled] * len(steps), rows, [rows] * len(steps), mask_titles, [m.total for m in steps]),
         "masks",
     )
 else:
@@ -162,7 +163,7 @@ st.markdown(
     "Every row sums to 1 (right-hand column), unless all its keys are masked: then it attends to nothing (0)."
 )
 chart(
-    figures.matrices(
+    matrices(
         [t.weights, t.row_sums],
         rows,
         [rows, ["Σ"]],
@@ -196,7 +197,7 @@ st.markdown(
     f"to the layer's output ({T} × {D}): the output is every head's share added up, plus b_o."
 )
 out_titles = [f"weights·V ({T} × {dk})", f"head {head}'s share of the output ({T} × {D})"]
-chart(figures.matrices([t.head_out, t.share], rows, [hdims, dims], out_titles), "head_out")
+chart(matrices([t.head_out, t.share], rows, [hdims, dims], out_titles), "head_out")
 
 st.header("7 · All heads together")
 st.markdown(
@@ -205,11 +206,11 @@ st.markdown(
     f"**{ui.md_escape(rows[row])}** (the worked row's token) through the layer; hover a box for the same numbers."
 )
 boxes = pipeline(t, row)
-chart(figures.pipeline_diagram(boxes, rows[row]), "pipeline")
+chart(pipeline_diagram(boxes, rows[row]), "pipeline")
 st.table(follow_table(boxes), hide_index=True)
 cat_cols = [f"h{h + 1}·d{j}" for h in range(H) for j in range(dk)]
 cat_titles = [f"concatenated heads ({T} × {D})", f"concat·W_o + b_o ({T} × {D})"]
-chart(figures.matrices([t.concat, t.output], rows, [cat_cols, dims], cat_titles), "concat")
+chart(matrices([t.concat, t.output], rows, [cat_cols, dims], cat_titles), "concat")
 
 st.header("8 · Positional encoding")
 table = positions_table(run.model)
@@ -222,7 +223,7 @@ else:
         f"({what}; {cfg.max_len} × {D})."
     )
     pos_rows = [str(i) for i in range(len(table))]
-    chart(figures.matrices([table], pos_rows, [dims], [f"positional encoding ({len(table)} × {D})"], height=420), "pe")
+    chart(matrices([table], pos_rows, [dims], [f"positional encoding ({len(table)} × {D})"], height=420), "pe")
     flip = analyze(run.model, run.tokenizer, text, replace(masks, positional=nopos))
     both = [t.weights, flip.weights[layer - 1][head - 1]]
     names = ["with positional encoding", "without"] if not nopos else ["without positional encoding", "with"]

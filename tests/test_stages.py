@@ -1,6 +1,6 @@
 """attention.stages: the step-by-step recomputation equals the model's own forward pass, for every mask.
 
-Also the figure builders made for it (figures.matrices, figures.pipeline_diagram): masked cells are
+Also the figure builders made for it (matrices, pipeline_diagram): masked cells are
 blank and say "masked", never the fill value.
 """
 
@@ -15,6 +15,7 @@ from attention import figures
 from attention.explore import Masks, analyze, resolve
 from attention.model import AttentionClassifier, ModelConfig, sinusoidal_table
 from attention.runs import load_run
+from attention.stage_figures import matrices, pipeline_diagram
 from attention.stages import encode, follow_table, pipeline, positions_table, trace, worked_row, worked_table
 from attention.tokenizer import Tokenizer
 
@@ -185,7 +186,7 @@ def test_worked_row_matches_the_heatmap(masks):
         table = worked_table(w, s.tokens)
         assert [r["key"] for r in table] == [f"{i}:{t}" for i, t in enumerate(s.tokens)] + ["sum"]
         assert table[-1]["weight"] == "1.0000" and table[-1]["exp(s − max)"] == f"{w.total:.4f}"
-        hover = figures.matrices([s.weights], s.tokens, [s.tokens], ["w"], [s.mask]).data[0].customdata[q]
+        hover = matrices([s.weights], s.tokens, [s.tokens], ["w"], [s.mask]).data[0].customdata[q]
         assert [r["weight"] for r in table[:-1]] == [h if h != "masked" else "0" for h in hover]  # same digits
         assert all(r["score s"] == "masked" for r, k in zip(table, w.masked) if k)
 
@@ -196,7 +197,7 @@ def test_pipeline_boxes_carry_this_models_shapes():
     assert [b.shape for b in boxes] == ["3 × 16", "3 × 4 × 4 each", "4 × (3 × 4)", "3 × 16", "3 × 16", "3 × 16"]
     assert boxes[0].formula == "output of layer 1" and close(boxes[-1].values, s.block_out[2])
     assert close(boxes[1].values, s.q[2]) and boxes[1].part == "head 1's query"
-    fig = figures.pipeline_diagram(boxes, "2:sat")
+    fig = pipeline_diagram(boxes, "2:sat")
     assert len(fig.layout.shapes) == 6 and fig.data[0].hovertext[0].startswith("2:sat, its row of X: [")
     rows = follow_table(boxes, first=2)
     assert [r["stage"] for r in rows][::5] == ["Input X", "Layer 2 output"]
@@ -206,7 +207,7 @@ def test_pipeline_boxes_carry_this_models_shapes():
 def test_matrices_leave_masked_cells_blank_and_hatched():
     s = trace(model(), TOK, "the cat sat", Masks(pad_to=4, causal=True), 0, 0)
     labels = figures.axis_labels(s.tokens)
-    fig = figures.matrices([s.scaled, s.row_sums], labels, [labels, ["Σ"]], ["scaled (4 × 4)", "sums"], [s.mask, None])
+    fig = matrices([s.scaled, s.row_sums], labels, [labels, ["Σ"]], ["scaled (4 × 4)", "sums"], [s.mask, None])
     z = np.asarray(fig.data[0].z, dtype=np.float64)
     assert np.isnan(z[s.mask]).all() and np.isfinite(z[~s.mask]).all()  # never the finfo.min fill value
     assert np.abs(z[~s.mask]).max() < 1e3
@@ -215,5 +216,5 @@ def test_matrices_leave_masked_cells_blank_and_hatched():
     assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].path.startswith("M")  # one hatch path, panel 1
     assert [a.text for a in fig.layout.annotations] == ["scaled (4 × 4)", "sums"]
     assert fig.layout.coloraxis.cmin == -fig.layout.coloraxis.cmax  # symmetric around 0
-    weights = figures.matrices([s.weights], labels, [labels], ["w"], [s.mask], unit=True)
+    weights = matrices([s.weights], labels, [labels], ["w"], [s.mask], unit=True)
     assert (weights.layout.coloraxis.cmin, weights.layout.coloraxis.cmax) == (0, 1)

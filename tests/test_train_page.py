@@ -22,7 +22,6 @@ torch.set_num_threads(1)
 def runs_dir(tmp_path, monkeypatch):
     """Runs saved by these tests go to a temporary folder, never the repository's runs/."""
     monkeypatch.setattr(runs, "RUNS_DIR", tmp_path)
-    monkeypatch.setattr(jobs, "RUNS_DIR", tmp_path)
     return tmp_path
 
 
