@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test bench models screenshots
+.PHONY: run test bench models screenshots deploy-check
 
 run: $(VENV)/.deps
 	$(PY) -m streamlit run app.py --server.port $(PORT)
@@ -39,3 +39,7 @@ models: $(VENV)/.deps
 # The README's screenshots (starts the app and a headless Chromium).
 screenshots: $(VENV)/.dev-deps
 	$(PY) tools/screenshots.py
+
+# The Dockerfile's command in a fresh venv built only from requirements.txt (Docker itself cannot run here).
+deploy-check: $(VENV)/.dev-deps
+	$(PY) tools/deploy_check.py

@@ -5,6 +5,7 @@ import re
 import streamlit as st
 import torch
 
+from attention.defaults import baseline, load_results
 from attention.runs import MODELS_DIR, CheckpointError, list_runs, load_run, read_config
 
 DEFAULT_MODEL = "tweets-4h"
@@ -180,6 +181,10 @@ def model_info(run):
     ]
     if test:
         lines.append(f"test accuracy {test['accuracy']:.1%} · macro-F1 {test['macro_f1']:.3f}")
+    base = baseline(load_results(), run.meta.get("dataset"))
+    if test and base:
+        worse = " (better than this model)" if base["accuracy"] > test["accuracy"] + 0.01 else ""
+        lines.append(f"TF-IDF + logistic-regression baseline on this dataset: {base['accuracy']:.1%}{worse}")
     st.sidebar.caption("  \n".join(lines))
 
 

@@ -103,6 +103,11 @@ def load_results():
     return json.loads(path.read_text()) if path.exists() else []
 
 
+def baseline(rows, dataset):
+    """The TF-IDF + logistic-regression row for `dataset`, or None."""
+    return next((r for r in rows if r["dataset"] == dataset and not r["model"].split()[0].isdigit()), None)
+
+
 def heads_sentence(rows, dataset):
     """One plain sentence, from the shipped models' own test results, on how much the head count matters."""
     ours = [r for r in rows if r["dataset"] == dataset and r["model"].split()[0].isdigit()]
@@ -110,7 +115,7 @@ def heads_sentence(rows, dataset):
         return None
     accs = ", ".join(f"{r['model']} {r['accuracy']:.1%}" for r in ours)
     spread = max(r["accuracy"] for r in ours) - min(r["accuracy"] for r in ours)
-    base = next((r for r in rows if r["dataset"] == dataset and not r["model"].split()[0].isdigit()), None)
+    base = baseline(rows, dataset)
     verdict = "barely changes" if spread < 0.02 else "changes"
     text = f"On {dataset}, the number of heads {verdict} test accuracy: {accs}."
     if base:

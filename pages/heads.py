@@ -20,7 +20,10 @@ st.caption(
 
 # --- 1. the head-count experiment ---------------------------------------------------------------
 st.header("Does the number of heads matter?")
-dataset = st.segmented_control("Dataset", ["tweets", "synthetic"], key="lab_dataset", default="tweets") or "tweets"
+choices = ["tweets", "synthetic"]
+model_dataset = ui.catalog().get(st.session_state.get("model"), ("tweets",))[0]
+first = model_dataset if model_dataset in choices else "tweets"  # open on the sidebar model's dataset
+dataset = st.segmented_control("Dataset", choices, key="lab_dataset", default=first) or first
 saved = experiment.load(dataset)
 if saved is None:
     st.info(f"No saved experiment for {dataset}. Run `python -m attention.experiment --dataset {dataset}`.")

@@ -17,6 +17,9 @@ def open_lab(model):
 def test_synthetic_model_shows_true_position_hits():
     at = open_lab("synthetic-4h")
     assert not at.exception
+    # the lab opens on the sidebar model's dataset, where the saved experiment finds heads matter
+    assert at.segmented_control(key="lab_dataset").value == "synthetic"
+    assert any("a clear win" in m.value for m in at.success)
     hits = at.dataframe[-1].value
     assert list(hits.columns) == ["head", "→ left number", "→ right number"]
     # the shipped 4-head model splits the work: heads that find the left number and heads that find

@@ -17,14 +17,23 @@ SHOTS = {
     "explore.png": ("/?text=the+flight+was+not+good+at+all", 1900),
     "explore-masks.png": ("/?model=tweets-4h&text=the+flight+was+not+good+at+all&pad=10&padmask=off&off=L1H2", 1900),
     "synthetic.png": ("/?model=synthetic-2h&text=the+dog+4+sat+3+vs+8+on+a+mat", 1500),
+    "inside.png": ("/inside?model=tweets-4h&text=great+crew+thanks&head=2", 2400),
+    "heads-lab.png": ("/heads?model=synthetic-4h", 2600),
+    "train.png": ("/train", 1300),
 }
 
 
 def shoot(browser, url, out, height=1000):
     page = browser.new_page(viewport={"width": 1400, "height": height})
     page.goto(url)
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
-    page.wait_for_timeout(3000)  # plotly draws after the script ends
+    settled = (
+        "document.querySelector(\"[data-testid='stApp'][data-test-script-state='notRunning']\")"
+        " && !document.querySelector(\"[data-stale='true']\")"
+    )
+    for _ in range(2):  # settled twice, 2 s apart: a rerun the first run asked for has finished too
+        page.wait_for_function(settled, timeout=60_000)
+        page.wait_for_timeout(2000)  # plotly draws after the script ends
+    page.wait_for_function(settled, timeout=60_000)
     page.screenshot(path=str(out))
     page.close()
 
