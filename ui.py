@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 
 from attention.defaults import baseline, load_results
+from attention.explore import MAX_CHARS
 from attention.runs import MODELS_DIR, CheckpointError, list_runs, load_run, read_config
 
 DEFAULT_MODEL = "tweets-4h"
@@ -186,6 +187,13 @@ def model_info(run):
         worse = " (better than this model)" if base["accuracy"] > test["accuracy"] + 0.01 else ""
         lines.append(f"TF-IDF + logistic-regression baseline on this dataset: {base['accuracy']:.1%}{worse}")
     st.sidebar.caption("  \n".join(lines))
+
+
+def cut_message(truncated, cut_chars, max_len):
+    """What was left out of a sentence too long for the model, in words and characters; None if nothing was."""
+    cut = [f"{cut_chars:,} characters past the first {MAX_CHARS:,}"] if cut_chars else []
+    cut += [f"{truncated:,} words past the model's limit of {max_len} tokens"] if truncated else []
+    return f"The sentence is too long: {' and '.join(cut)} were left out." if cut else None
 
 
 def trained_masks(cfg):

@@ -102,7 +102,7 @@ def probabilities(classes, probs, predicted=None):
     fig = go.Figure(
         go.Bar(
             x=probs,
-            y=list(classes),
+            y=plain_labels(classes),  # class names come from uploads: show them as typed
             orientation="h",
             marker_color=colors,
             text=[f"{p:.1%}" for p in probs],

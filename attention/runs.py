@@ -98,11 +98,14 @@ def save_run(path, model, tokenizer, classes, meta=None, history=None, metrics=N
 
 def _read_json(path: Path):
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        obj = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"{path.name} is missing from {path.parent}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path.name} in {path.parent} is not valid JSON ({e})") from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path.name} in {path.parent} is not a JSON object ({type(obj).__name__})")
+    return obj
 
 
 def load_run(path) -> Run:
@@ -115,9 +118,10 @@ def load_run(path) -> Run:
         cfg = ModelConfig(**config.pop("model"))
         classes = config.pop("classes")
         tokenizer = Tokenizer.from_json((path / "vocab.json").read_text(encoding="utf-8"))
-    except (KeyError, TypeError, ValueError, FileNotFoundError) as e:
+        _check_sizes(cfg, tokenizer, classes)
+        model = AttentionClassifier(cfg)  # odd sizes (0 heads, dropout 2) fail here
+    except (KeyError, TypeError, ValueError, ArithmeticError, RuntimeError, FileNotFoundError) as e:
         raise CheckpointError(f"config or vocabulary in {path} is unusable: {e}") from None
-    model = AttentionClassifier(cfg)
     try:
         state = load_file(path / "model.safetensors")
         model.load_state_dict(state)
@@ -129,6 +133,16 @@ def load_run(path) -> Run:
     hist = _read_json(path / "history.json") if (path / "history.json").exists() else {}
     metrics = _read_json(path / "metrics.json") if (path / "metrics.json").exists() else {}
     return Run(path, model, tokenizer, classes, config, hist, metrics)
+
+
+def _check_sizes(cfg, tokenizer, classes):
+    """Raise ValueError unless the vocabulary and class names fit the model (else ids or predictions overflow)."""
+    if len(tokenizer) != cfg.vocab_size:
+        raise ValueError(f"vocab.json has {len(tokenizer)} words but the model expects {cfg.vocab_size}")
+    if not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+        raise ValueError("'classes' must be a list of names")
+    if len(classes) != cfg.num_classes:
+        raise ValueError(f"config.json names {len(classes)} classes but the model has {cfg.num_classes} outputs")
 
 
 def read_config(path) -> dict:
@@ -222,7 +236,7 @@ def runs_table(dirs=None):
             c = read_config(p)
             row.update(name=c.get("name", p.name), dataset=c.get("dataset", "?"), heads=c["model"]["num_heads"])
             row.update(d_model=c["model"]["d_model"], created=c.get("created", ""), ended=c.get("note", ""))
-            test = json.loads((p / "metrics.json").read_text(encoding="utf-8")).get("test", {})
+            test = _read_json(p / "metrics.json").get("test", {})
             row.update(test_acc=test.get("accuracy"), macro_f1=test.get("macro_f1"))
         except (CheckpointError, KeyError, TypeError, OSError, ValueError) as e:
             row["problem"] = row["problem"] or str(e)

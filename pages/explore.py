@@ -5,7 +5,7 @@ import streamlit as st
 import ui
 from attention import figures
 from attention.defaults import heads_sentence, load_results
-from attention.explore import Masks, analyze, export_csv, export_json, panels
+from attention.explore import MAX_CHARS, Masks, analyze, export_csv, export_json, panels
 
 ui.ensure_router()
 
@@ -82,7 +82,7 @@ changed = now.masks != base.masks
 
 with left:
     p = now.probs[now.pred]
-    st.metric("Prediction", run.classes[now.pred])
+    st.metric("Prediction", ui.md_escape(run.classes[now.pred]))
     st.caption(f"{p:.0%} probability")
     if changed:
         before = run.classes[base.pred]
@@ -94,9 +94,8 @@ with left:
     unknown = [t for t, u in zip(now.tokens, now.unknown) if u]
     if unknown:
         st.caption(f"Words the model does not know (read as <unk>, marked ? above): {ui.md_escape(', '.join(unknown))}")
-    if now.truncated or now.cut_chars:
-        left_out = f"{now.truncated} words" + (f" and {now.cut_chars} characters" if now.cut_chars else "")
-        st.warning(f"The sentence was cut to the model's limit of {cfg.max_len} tokens: {left_out} were left out.")
+    if cut := ui.cut_message(now.truncated, now.cut_chars, cfg.max_len):
+        st.warning(cut)
 
 st.subheader(f"Layer {layer}: every head's attention")
 focus_opts = ["all"] + ["avg"] * (cfg.num_heads > 1) + [f"h{h + 1}" for h in range(cfg.num_heads)]
@@ -113,8 +112,9 @@ stack, titles, diverging = panels(w, base.weights[layer - 1] if view == "differe
 fig = figures.attention_grid(stack, now.tokens, titles, cols=4 if len(stack) > 1 else 1, diverging=diverging)
 st.plotly_chart(fig, key="grid", config={"toImageButtonOptions": {"filename": f"attention-{name}"}})
 step_head = int(focus[1:]) if focus[1:].isdigit() else 1  # "All heads"/"Average": start with head 1
+short = text[:MAX_CHARS]  # what the model read; a link of 50,000 characters fails (HTTP 400)
 link = dict(
-    model=name, text=text, layer=layer, head=step_head, pad=pad, hide=",".join(map(str, hide)), off=",".join(off)
+    model=name, text=short, layer=layer, head=step_head, pad=pad, hide=",".join(map(str, hide)), off=",".join(off)
 )
 link.update(padmask="on" if padmask else "off", causal="on" if causal else "off")
 st.page_link(
@@ -129,7 +129,7 @@ c1, c2, c3 = st.columns(3)
 json_data = export_json(now, run.classes, name, text)
 c1.download_button("Weights as JSON", json_data, f"attention-{name}.json", "application/json")
 c2.download_button("Weights as CSV", export_csv(now), f"attention-{name}.csv", "text/csv")
-values = dict(model=name, text=text, layer=layer, pad=pad, focus=focus)
+values = dict(model=name, text=short, layer=layer, pad=pad, focus=focus)
 values.update(hide=",".join(map(str, hide)), off=",".join(off))
 values.update(padmask="on" if padmask else "off", causal="on" if causal else "off")
 defaults = dict(model=ui.DEFAULT_MODEL, layer=1, pad=0, hide="", off="", focus="all")

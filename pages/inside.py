@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 from attention import figures
-from attention.explore import Masks, analyze
+from attention.explore import MAX_CHARS, Masks, analyze
 from attention.stage_figures import matrices, pipeline_diagram
 from attention.stages import follow_table, pipeline, positions_table, token_labels, trace, worked_row, worked_table
 
@@ -98,8 +98,8 @@ dims, hdims = [f"d{j}" for j in range(D)], [f"d{j}" for j in range(dk)]
 chart = lambda fig, key: st.plotly_chart(fig, key=key, config={"displayModeBar": False})  # noqa: E731
 p = t.probs.argmax()
 st.caption(f"Prediction for this sentence: **{ui.md_escape(run.classes[p])}** ({t.probs[p]:.0%}).")
-if t.truncated or t.cut_chars:
-    st.warning(f"The sentence was cut to the model's limit of {cfg.max_len} tokens.")
+if cut := ui.cut_message(t.truncated, t.cut_chars, cfg.max_len):
+    st.warning(cut)
 
 st.header(f"1 · The input to layer {layer}: X ({T} × {D})")
 if t.embedding is not None and t.position is not None:
@@ -237,7 +237,8 @@ else:
     q, other = flip.pred, "with" if nopos else "without"
     st.caption(f"Prediction {other} positions: **{ui.md_escape(run.classes[q])}** ({flip.probs[q]:.0%}).")
 
-values = dict(model=name, text=text, layer=layer, head=head, pad=pad, row=row, nopos="on" if nopos else "off")
+values = dict(model=name, text=text[:MAX_CHARS], layer=layer, head=head, pad=pad, row=row)  # the part the model read
+values.update(nopos="on" if nopos else "off")
 values.update(hide=",".join(map(str, hide)), off=",".join(off))
 values.update(padmask="on" if padmask else "off", causal="on" if causal else "off")
 defaults = dict(model=ui.DEFAULT_MODEL, layer=1, head=1, pad=0, row=0, nopos="off", hide="", off="")

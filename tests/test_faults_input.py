@@ -1,0 +1,191 @@
+"""Fault catalogue, part 1: bad sentences and bad CSV uploads.
+
+Every case names a fault, the message a person sees, and checks that nothing was lost: the page
+still answers a normal sentence (or a good file) afterwards, and no run was written.
+Part 2 (broken checkpoints) is tests/test_faults_runs.py, part 3 (training, restarts)
+tests/test_faults_training.py.
+"""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+import ui
+from attention import runs
+from attention.data import DataError, dataset_from_csv
+from attention.figures import plain_labels
+from attention.model import AttentionClassifier, ModelConfig
+from attention.tokenizer import Tokenizer
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 60
+torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "RUNS_DIR", tmp_path)
+    ui.catalog.clear()  # the model picker's list is cached for a few seconds across tests
+    return tmp_path
+
+
+def shown(at, *kinds):
+    """The texts of these elements; "tokens" = the Hide-tokens pills, one per token, as the page labels them."""
+    if kinds == ("tokens",):
+        return " | ".join(o for p in at.get("pills") if p.key == "hide" for o in p.options)
+    return " | ".join(e.value for kind in kinds for e in getattr(at, kind))
+
+
+def grid_labels(at):
+    """The token labels of the attention heatmaps ('0:the', ...)."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [lab for s in specs for t in s["data"] if t.get("type") == "heatmap" for lab in t["x"]]
+
+
+def no_raw_html(at):
+    """No text element is allowed to render HTML (Streamlit's unsafe_allow_html)."""
+    return not [e for e in [*at.markdown, *at.caption] if e.proto.allow_html]
+
+
+# --- sentences on the Explore page --------------------------------------------------------------
+
+SENTENCES = [  # id, text, where the message is, expected fragment
+    ("empty", "", "info", "Type a sentence above"),
+    ("whitespace only", " \t \n  ", "info", "Type a sentence above"),
+    ("zero-width characters only", "\u200b\u200c\u200d\u2060\ufeff", "info", "no words the model can read"),
+    ("50,000 characters", "word " * 10_000, "warning", "48,000 characters past the first 2,000 and 272 words"),
+    ("one 50,000-character word", "x" * 50_000, "warning", "too long: 48,000 characters past the first 2,000 were"),
+    ("emoji with a skin tone", "✈️ delayed again 😡🙏🏽", "caption", "does not know (read as <unk>, marked ? above): ✈️"),
+    ("Arabic (RTL)", "الرحلة كانت سيئة جدا", "caption", "does not know (read as <unk>, marked ? above): الرحلة, كانت"),
+    ("Hebrew mixed with English", "הטיסה was great", "caption", "does not know (read as <unk>, marked ? above): הטיסה"),
+    ("zero-width inside words, RTL override", "gr\u200beat\u202e fl\u200dight", "caption", "% probability"),
+    (
+        "HTML and script",
+        "<script>alert(1)</script> <b>great</b> <img src=x onerror=alert(1)>",
+        "tokens",
+        r"\< | script ? | \> | alert | \(",
+    ),
+    (
+        "Markdown link",
+        "**great** [click](javascript:alert(1))",
+        "tokens",
+        r"\* | \* | great | \* | \* | \[ | click | \]",
+    ),
+]
+TOKENS = {  # what the heatmap axis must show for some of them (typed order, invisible characters dropped)
+    "emoji with a skin tone": ["✈️", "delayed", "again", "😡", "🙏🏽"],
+    "Arabic (RTL)": ["الرحلة", "كانت", "سيئة", "جدا"],
+    "Hebrew mixed with English": ["הטיסה", "was", "great"],
+    "zero-width inside words, RTL override": ["great", "flight"],
+}
+
+
+@pytest.mark.parametrize("case, text, kind, fragment", SENTENCES, ids=[s[0] for s in SENTENCES])
+def test_a_bad_sentence_gets_a_clear_message_and_the_page_keeps_working(case, text, kind, fragment):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["model"] = "tweets-4h"
+    at.run()
+    at.text_input(key="text").set_value(text).run()  # typed or pasted: no 5,000-character cap of the URL
+    assert not at.exception
+    assert fragment in shown(at, kind), shown(at, kind)
+    assert "0 words" not in shown(at, "warning")
+    assert at.text_input(key="text").value == text  # the box keeps exactly what was typed
+    assert no_raw_html(at)
+    labels = grid_labels(at)
+    assert not any(tag in lab for lab in labels for tag in ("<script", "<b>", "<img"))  # tokens never form tags
+    if case in TOKENS:
+        assert [lab.split(":", 1)[1] for lab in labels[: len(TOKENS[case])]] == TOKENS[case]
+    # The address bar and links carry the part the model read: 50,000 letters (x6 once URL-encoded) gave HTTP 400.
+    assert len(at.query_params.get("text", "")) <= 2000
+    assert all(len(link.proto.query_string) < 30_000 for link in at.get("page_link"))
+    at.text_input(key="text").set_value("the flight was great").run()  # and the page still works
+    assert not at.exception and at.metric and not at.warning
+
+
+# --- CSV uploads ----------------------------------------------------------------------------------
+
+
+def rows(n=20, label=lambda i: "pos" if i % 2 else "neg"):
+    return "".join(f"text number {i},{label(i)}\n" for i in range(n))
+
+
+UPLOADS = [  # id, file bytes, expected fragment of the DataError (shown as "This file can't be used…")
+    ("empty file", b"", "The file is empty."),
+    ("only blank lines and a BOM", b"\xef\xbb\xbf\n\r\n \n", "The file is empty."),
+    ("header only", b"text,label\n", "header row but no data rows"),
+    ("malformed: quote never closed", b'text,label\n"never closed,pos\n' + rows().encode(), "could not be read as CSV"),
+    ("malformed: extra field", b"text,label\nhello, world,pos\n", "Line 2 has 3 fields but the header has 2"),
+    ("one field over 131,072 characters", b"text,label\n" + b"a" * 200_000 + b",pos\n", "field larger than field"),
+    ("Latin-1 bytes", "text,label\ncafé,pos\n".encode("latin-1"), "not UTF-8 text (byte 0xe9 at offset 14)"),
+    ("UTF-16 (Excel 'Unicode text')", ("text,label\n" + rows()).encode("utf-16"), "not UTF-8 text (byte 0xff at"),
+    ("a zip renamed .csv", b"PK\x03\x04\x14\x00\x00\x00\x08\x00\x8f\x9b", "not UTF-8 text"),
+    ("semicolon-separated", ("text;label\n" + rows().replace(",", ";")).encode(), "found: 'text;label'"),
+    ("missing column", b"sentence,label\nhello,a\n", "Missing column 'text'"),
+    ("missing both columns", b"body,tag\na,b\n", "Missing columns 'text' and 'label'"),
+    ("duplicate column names", b"text,Text,label\na,b,c\n", "Duplicate column name: 'text' appears 2 times"),
+    ("one class", ("text,label\n" + rows(label=lambda i: "same")).encode(), "Only one label ('same')"),
+    ("one class, HTML label", ("text,label\n" + rows(label=lambda i: "<b>x</b>")).encode(), "('<b>x</b>') found"),
+    ("a label seen once", ("text,label\n" + rows(12, lambda i: "x") + "lonely,y\n").encode(), "only 1: 'y'"),
+    ("too few rows", b"text,label\na,x\nb,y\nc,x\nd,y\n", "Only 4 usable rows; at least 10 are needed"),
+    ("every row empty", b"text,label\n,pos\n  ,neg\nhi,\n", "No usable rows"),
+    ("over the size limit", b"text,label\n" + b"x,a\n" * 1_300_000, "the limit is 5,000,000 bytes (5 MB)"),
+]
+
+
+@pytest.mark.parametrize("case, data, fragment", UPLOADS, ids=[u[0] for u in UPLOADS])
+def test_a_bad_upload_is_refused_with_its_reason(case, data, fragment):
+    with pytest.raises(DataError) as e:
+        dataset_from_csv(data)
+    assert fragment in str(e.value)
+
+
+def test_html_labels_are_kept_as_plain_text():
+    labels = {0: "<b>neg</b>", 1: "<a href='javascript:alert(1)'>pos</a>"}
+    ds = dataset_from_csv(("text,label\n" + rows(label=lambda i: labels[i % 2])).encode())
+    assert ds.classes == sorted(labels.values())  # neither stripped nor unescaped
+
+
+def good_csv(n=60):
+    words = {"neg": "bad awful poor".split(), "pos": "good great fine".split()}
+    rng = random.Random(0)
+    return ("text,label\n" + "".join(f"{' '.join(rng.choices(words[y], k=3))} {i},{y}\n"
+                                     for i, y in enumerate(["neg", "pos"] * (n // 2)))).encode()  # fmt: skip
+
+
+PAGE_UPLOADS = ["empty file", "malformed: quote never closed", "duplicate column names", "one class, HTML label"]
+
+
+@pytest.mark.parametrize("case", PAGE_UPLOADS)
+def test_the_train_page_explains_a_bad_upload_then_takes_a_good_one(case, runs_dir):
+    data, fragment = {u[0]: u[1:] for u in UPLOADS}[case]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run().switch_page("pages/train.py").run()
+    at.selectbox(key="t_dataset").set_value("upload").run()
+    at.file_uploader[0].upload("bad.csv", data, "text/csv")
+    at.run()
+    assert not at.exception
+    assert "nothing will be trained" in at.error[0].value and fragment in at.error[0].value
+    assert at.button(key="start_training").disabled and list(runs_dir.iterdir()) == []
+    at.file_uploader[0].upload("good.csv", good_csv(), "text/csv")  # the page still works
+    at.run()
+    assert not at.exception and not at.error and not at.button(key="start_training").disabled
+
+
+def test_html_class_names_show_as_text_on_explore(runs_dir):
+    """Labels from an upload become class names: the prediction, the bars and the sidebar show them as typed."""
+    classes = ["<b>neg</b>", "<a href='javascript:alert(1)'>pos</a>"]
+    tok = Tokenizer.build(["good film", "bad film"], min_freq=1)
+    torch.manual_seed(0)
+    model = AttentionClassifier(ModelConfig(vocab_size=len(tok), num_classes=2, d_model=16, num_heads=2))
+    runs.save_run(runs_dir / "html", model, tok, classes, dict(dataset="upload"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["model"], at.query_params["text"] = "html", "good film"
+    at.run()
+    assert not at.exception and no_raw_html(at)
+    assert at.metric[0].value in [ui.md_escape(c) for c in classes]  # Markdown-escaped: shows as typed
+    bars = [t for c in at.get("plotly_chart") for t in json.loads(c.proto.spec)["data"] if t["type"] == "bar"]
+    assert bars[0]["y"] == plain_labels(classes)  # plotly's <b>/<a href> are entities, not markup
+    assert r"\<b\>neg\</b\>" in shown(at, "caption")
