@@ -18,4 +18,5 @@ pages = {
 }
 page = st.navigation(pages)
 ui.model_picker()
+ui.keep_shared()
 page.run()

@@ -35,8 +35,12 @@ def ensure_router():
 
 @st.cache_resource(show_spinner=False)
 def warm_up():
-    """Set torch's threads once per process (the machine has 2 cores) and run one op so the first request is fast."""
-    torch.set_num_threads(2)
+    """One torch thread for the whole process, and one op run so the first request is fast.
+
+    On 2 shared cores, two threads wait on each other whenever anything else is busy (another session, a
+    training, the browser): a 32-token forward pass had a p95 of 63-104 ms with two threads, 13 ms with one.
+    """
+    torch.set_num_threads(1)
     torch.ones(1) @ torch.ones(1)
     return True
 
@@ -204,6 +208,18 @@ def trained_masks(cfg):
 def md_escape(text: str) -> str:
     """Escape Markdown so user text shows as typed (Streamlit never renders raw HTML; this stops Markdown too)."""
     return MD_SPECIAL.sub(r"\\\1", text)
+
+
+SHARED = ("text", "layer", "pad", "padmask", "causal", "hide", "off")  # settings Explore and Inside a head share
+
+
+def keep_shared():
+    """Carry the sentence and mask settings from page to page (Streamlit drops a widget's value when the page
+    that drew it is left; assigning the value to itself makes it the session's own)."""
+    ss = st.session_state
+    for key in SHARED:
+        if key in ss:
+            ss[key] = ss[key]
 
 
 def keep_valid(cfg):

@@ -67,3 +67,18 @@ def test_masked_cells_are_blank_hatched_and_say_masked(page, server):
     cell = plot.locator(".nsewdrag").nth(1).bounding_box()  # the second panel's plot area, 5 × 5 cells
     page.mouse.move(cell["x"] + cell["width"] * 4.5 / 5, cell["y"] + cell["height"] * 0.5 / 5)
     expect(page.locator(".hovertext").first).to_contain_text("masked")
+
+
+def test_sidebar_navigation_keeps_the_sentence_and_masks(page, server):
+    """Going Explore → Inside a head → Explore by the sidebar keeps the sentence, the mask settings and the model."""
+    page.goto(server + "/?" + urlencode(dict(model="synthetic-2h", text="the dog 4 vs 8", causal="on")))
+    wait_idle(page)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    for link, path in (("Inside a head", "/inside"), ("Explore", "/")):
+        sidebar.get_by_role("link", name=link).click()
+        page.wait_for_url(re.compile(re.escape(server + path) + r"\?"))
+        wait_idle(page)
+        expect(page.get_by_label("Sentence")).to_have_value("the dog 4 vs 8")
+        params = parse_qs(urlparse(page.url).query)
+        assert params["model"] == ["synthetic-2h"] and params["causal"] == ["on"]
+        expect(sidebar).to_contain_text("synthetic · 2 heads")
