@@ -2,8 +2,11 @@
 
 python bench/explore.py            # both tables (starts its own streamlit server and Chromium)
 python bench/explore.py --server   # only the server-side table
+python bench/explore.py --json out.json   # also write the numbers (one row per model and size)
 """
 
+import argparse
+import json
 import statistics
 import sys
 import time
@@ -37,6 +40,8 @@ def ms(fn, repeats=20):
 
 
 def server_table():
+    """Print the server-side table; return its rows."""
+    rows = []
     torch.set_num_threads(2)
     print("Server side, median of 20 (ms): tokenize + forward, figure build, figure to JSON (what Streamlit sends)")
     print()
@@ -48,14 +53,18 @@ def server_table():
             text = sentence(n)
             a = analyze(run.model, run.tokenizer, text, Masks())
             assert len(a.tokens) == n
-            fig = figures.attention_grid(*panels(a.weights[0])[:2], a.tokens)
+            grid = lambda a=a: figures.attention_grid(panels(a.weights[0])[0], a.tokens, panels(a.weights[0])[1])
+            fig = grid()
             t1 = ms(lambda r=run, t=text: analyze(r.model, r.tokenizer, t, Masks()))
-            t2 = ms(lambda a=a: figures.attention_grid(*panels(a.weights[0])[:2], a.tokens))
+            t2 = ms(grid)
             t3 = ms(lambda f=fig: f.to_json(engine="orjson"))
             print(f"| {name} | {n} | {t1:.1f} | {t2:.1f} | {t3:.1f} | {t1 + t2 + t3:.1f} |")
+            rows.append(dict(model=name, tokens=n, forward_ms=t1, figure_ms=t2, serialise_ms=t3, total_ms=t1 + t2 + t3))
+    return rows
 
 
 def browser_table(repeats=10):
+    """Print the browser table; return its rows."""
     import tempfile
 
     from conftest import CHROMIUM, CHROMIUM_ARGS, start_server
@@ -63,6 +72,7 @@ def browser_table(repeats=10):
     from test_e2e_explore import GRIDS_JS
 
     proc, url = start_server(tempfile.mkdtemp())
+    rows = []
     print()
     print(f"Browser (headless Chromium, 1400x1000): Enter pressed -> every heatmap drawn, median of {repeats} (ms)")
     print()
@@ -92,12 +102,20 @@ def browser_table(repeats=10):
                             times.append((time.perf_counter() - t0) * 1000)
                     med, lo, hi = statistics.median(times), min(times), max(times)
                     print(f"| {name} | {n} | {panels_n} | {med:.0f} | {lo:.0f} | {hi:.0f} |")
+                    rows.append(dict(model=name, tokens=n, heatmaps=panels_n, median_ms=med, min_ms=lo, max_ms=hi))
             browser.close()
     finally:
         proc.terminate()
+    return rows
 
 
 if __name__ == "__main__":
-    server_table()
-    if "--server" not in sys.argv:
-        browser_table()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server", action="store_true", help="only the server-side table")
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
+    args = ap.parse_args()
+    numbers = dict(server=server_table())
+    if not args.server:
+        numbers["browser"] = browser_table()
+    if args.json:
+        args.json.write_text(json.dumps(numbers, indent=1))

@@ -1,12 +1,15 @@
 """Cold start and memory of the served app.
 
-    python bench/serve.py     # prints a markdown table
+    python bench/serve.py                  # prints a markdown table
+    python bench/serve.py --json out.json  # and writes its numbers
 
 Cold start: from launching `streamlit run app.py` to /_stcore/health answering, and to the Explore page
 showing a prediction in headless Chromium (first visit, with a sentence in the URL). Memory: the server's
 resident set size after 1 and after 5 browser sessions have each drawn a sentence's heatmaps.
 """
 
+import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -84,7 +87,13 @@ def main(repeats=3):
     print(f"| cold start: launch -> Explore shows a prediction and heatmaps | <= 5 s | {ready:.1f} s |")
     print(f"| server RSS, 1 session | <= 500 MB | {one:.0f} MB |")
     print(f"| server RSS, 5 sessions | <= 690 MB | {five:.0f} MB |")
+    return dict(cold_start_health_s=health, cold_start_ready_s=ready, rss_1_session_mb=one, rss_5_sessions_mb=five)
 
 
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
+    args = ap.parse_args()
+    numbers = main()
+    if args.json:
+        args.json.write_text(json.dumps(numbers, indent=1))

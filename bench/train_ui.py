@@ -1,11 +1,13 @@
 """Training through the Train page versus the CLI: samples/s, end-to-end time, and the page's redraw rate.
 
 python bench/train_ui.py     # tweets, 4 heads, the page's defaults (6 epochs at most); about 3 minutes
+python bench/train_ui.py --json out.json   # also write the numbers
 
 Runs one thing at a time (the machine has 2 cores): the CLI in a subprocess, the page's job in
 this process without a page, then the real page (its own streamlit server, driven by Chromium).
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -111,7 +113,15 @@ def main():
               f"gap median {gaps[len(gaps) // 2]:.2f} s, 95th percentile {gaps[int(len(gaps) * 0.95)]:.2f} s, "
               f"max {gaps[-1]:.2f} s")  # fmt: skip
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    keys = ("cli", "job", "page")
+    numbers = {k: dict(samples_per_s=s, epochs=n, wall_s=w) for k, (_, s, n, w) in zip(keys, rows)}
+    return dict(numbers, page_vs_cli=rows[2][1] / rows[0][1], redraw_gaps_s=gaps)
 
 
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
+    args = ap.parse_args()
+    numbers = main()
+    if args.json:
+        args.json.write_text(json.dumps(numbers, indent=1))

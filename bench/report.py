@@ -1,0 +1,145 @@
+"""Run every bench, one after another, and write bench/REPORT.md: the targets first, then each bench's tables.
+
+python bench/report.py           # all six benches, about 20 minutes; run it alone (2 cores)
+python bench/report.py --quick   # without bench/train.py (no target), and a 20 s load phase
+
+Each bench runs as a subprocess (never two at once) with `--json` where it has targets, so the
+summary reads numbers, not markdown. A bench that fails or hangs is reported as such, and its
+targets as not measured; its processes (streamlit, Chromium) are killed with it.
+"""
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "REPORT.md"
+# name, script, arguments, takes --json, time limit (s)
+BENCHES = [
+    ("mha", "bench/mha.py", [], False, 600),
+    ("train", "bench/train.py", [], False, 1800),
+    ("explore", "bench/explore.py", [], True, 900),
+    ("serve", "bench/serve.py", [], True, 600),
+    ("train_ui", "bench/train_ui.py", [], True, 1200),
+    ("load", "bench/load.py", [], True, 600),
+]
+
+
+def run_bench(script, args, json_path, limit):
+    """Run one bench in its own process group; (exit code or None on timeout, stdout, stderr, seconds)."""
+    cmd = [sys.executable, script, *args] + (["--json", str(json_path)] if json_path else [])
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=limit)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the bench and its server and browser
+        out, err = proc.communicate()
+        code = None
+    return code, out, err, time.perf_counter() - t0
+
+
+def get(numbers, *path):
+    """numbers[path...] or None when the bench failed or the key is missing."""
+    for key in path:
+        if not isinstance(numbers, dict) or key not in numbers:
+            return None
+        numbers = numbers[key]
+    return numbers
+
+
+def worst(rows, tokens, key, model=None):
+    """(value, model) of the largest `key` among rows with these tokens (and model), or (None, None)."""
+    rows = [r for r in rows or [] if r["tokens"] == tokens and model in (None, r["model"])]
+    return max(((r[key], r["model"]) for r in rows), default=(None, None))
+
+
+def targets(results):
+    """Rows (target, goal, measured, met) from the benches' numbers; met is None when not measured."""
+    explore, serve, load, ui = (results.get(k) for k in ("explore", "serve", "load", "train_ui"))
+    server32, m32 = worst(get(explore, "server"), 32, "total_ms")
+    draw8h, _ = worst(get(explore, "browser"), 32, "median_ms", model="tweets-8h")
+    draw128, m128 = worst(get(explore, "browser"), 128, "median_ms")
+    rows = [
+        ("Explore server time, 32 tokens (worst model)", "<= 20 ms", server32, 20, "{:.1f} ms", m32),
+        ("Browser draw, 32 tokens x 8 heads", "<= 300 ms", draw8h, 300, "{:.0f} ms", "tweets-8h"),
+        ("Browser draw, 128 tokens (worst model)", "<= 1 s", draw128, 1000, "{:.0f} ms", m128),
+        ("Cold start: launch -> prediction and heatmaps", "<= 5 s", get(serve, "cold_start_ready_s"), 5, "{:.1f} s"),
+        ("Server RSS, 1 session", "<= 500 MB", get(serve, "rss_1_session_mb"), 500, "{:.0f} MB"),
+        ("Server RSS, 5 sessions", "<= 690 MB", get(serve, "rss_5_sessions_mb"), 690, "{:.0f} MB"),
+        ("Load test errors", "0", get(load, "errors"), 0, "{}", f"{get(load, 'sessions')} sessions + 1 training"),
+        ("Load test p95 / single-user p95", "<= 2x", get(load, "p95_ratio"), 2, "{:.2f}x"),
+    ]
+    out = []
+    for target, goal, value, limit, fmt, *detail in rows:
+        measured = "not measured" if value is None else fmt.format(value) + (f" ({detail[0]})" if detail else "")
+        out.append((target, goal, measured, None if value is None else value <= limit))
+    page = get(ui, "page_vs_cli")  # the one target where more is better
+    measured = "not measured" if page is None else f"{page:.2f}x ({get(ui, 'page', 'samples_per_s'):,.0f} samples/s)"
+    out.append(("Training on the Train page vs the CLI, samples/s", ">= ~0.8x", measured, page and page >= 0.8))
+    return out
+
+
+def summary(results):
+    lines = ["| target | goal | measured | met? |", "|---|---|---|---|"]
+    for target, goal, measured, met in targets(results):
+        lines.append(f"| {target} | {goal} | {measured} | {'?' if met is None else 'yes' if met else '**no**'} |")
+    return lines
+
+
+def write_report(runs, results, path=OUT):
+    """runs: [(name, command, exit code, stdout, stderr, seconds, load average before)]."""
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
+    lines = ["# Benchmarks", ""]
+    lines.append(f"Written by `python bench/report.py` on {datetime.now():%Y-%m-%d %H:%M}, commit "
+                 f"`{commit.stdout.strip() or '?'}`, {os.cpu_count()} cores, Python {platform.python_version()}. "
+                 f"The benches ran one after another, {sum(r[5] for r in runs) / 60:.0f} min in all.")  # fmt: skip
+    lines += ["", "## Targets", "", *summary(results)]
+    for name, command, code, out, err, seconds, load in runs:
+        lines += ["", f"## {name}", "", f"`{command}` ({seconds:.0f} s; load average before: {load})", ""]
+        lines.append(out.strip() or "(no output)")
+        if code != 0:
+            why = "timed out and was killed" if code is None else f"exited with code {code}"
+            lines += ["", f"**This bench {why}.**"]
+            if err.strip():
+                lines += ["The end of its error output:", "", "```", *err.strip().splitlines()[-15:], "```"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="skip bench/train.py; a 20 s load phase")
+    args = ap.parse_args()
+    runs, results = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, script, extra, has_json, limit in BENCHES:
+            if args.quick and name == "train":
+                continue
+            if args.quick and name == "load":
+                extra = ["--seconds", "20", "--baseline", "10"]
+            json_path = Path(tmp) / f"{name}.json" if has_json else None
+            command = " ".join(["python", script, *extra] + (["--json", f"{name}.json"] if has_json else []))
+            load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+            print(f"running {command} …", file=sys.stderr, flush=True)
+            code, out, err, seconds = run_bench(script, extra, json_path, limit)
+            print(f"  {'ok' if code == 0 else 'FAILED'} in {seconds:.0f} s", file=sys.stderr, flush=True)
+            runs.append((name, command, code, out, err, seconds, load))
+            if json_path and json_path.exists():
+                results[name] = json.loads(json_path.read_text())
+    write_report(runs, results)
+    print("\n".join(summary(results)))
+    print(f"\nwrote {OUT.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
