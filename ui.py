@@ -5,8 +5,8 @@ import re
 import streamlit as st
 import torch
 
-from attention.defaults import baseline, load_results
 from attention.explore import MAX_CHARS
+from attention.results import baseline, load_results
 from attention.runs import MODELS_DIR, CheckpointError, list_runs, load_run, read_config
 
 DEFAULT_MODEL = "tweets-4h"

@@ -4,8 +4,8 @@ import streamlit as st
 
 import ui
 from attention import figures
-from attention.defaults import heads_sentence, load_results
 from attention.explore import MAX_CHARS, Masks, analyze, export_csv, export_json, panels
+from attention.results import heads_sentence, load_results
 
 ui.ensure_router()
 
