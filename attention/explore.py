@@ -116,16 +116,19 @@ def export_csv(a: Analysis) -> str:
     return buf.getvalue()
 
 
-def panels(weights, base=None, focus="all"):
+def panels(weights, base=None, focus="all", off=()):
     """What to draw for one layer: (stack (P, T, T), titles, diverging).
 
     weights: (H, T, T). With base (the run without the user's masks) the panels
     are differences. focus: "all" (every head, then the average), "avg", or "h3".
+    off: indices of this layer's heads that are switched off: they still compute weights,
+    but their output is zeroed, so their titles say so.
     """
     w = weights if base is None else weights - base
     H = len(w)
     stack = np.concatenate([w, w.mean(0, keepdims=True)]) if H > 1 else w  # (H + 1, T, T): heads, then average
-    titles = [f"head {h + 1}" for h in range(H)] + ["average of heads"] * (H > 1)
+    titles = [f"head {h + 1}" + " (off: output unused)" * (h in off) for h in range(H)]
+    titles += ["average of heads"] * (H > 1)
     if focus == "avg":
         return stack[-1:], titles[-1:], base is not None
     if focus.startswith("h") and focus[1:].isdigit() and 1 <= int(focus[1:]) <= H:

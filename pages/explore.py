@@ -108,7 +108,8 @@ if changed:
 w = now.weights[layer - 1]
 if view == "difference" and len(base.weights[layer - 1]) == len(w):
     st.caption("Colour = weight with your masks minus weight without them (red: lost attention, blue: gained).")
-stack, titles, diverging = panels(w, base.weights[layer - 1] if view == "difference" else None, focus)
+off_here = [h for li, h in ui.head_pairs(off) if li == layer - 1]
+stack, titles, diverging = panels(w, base.weights[layer - 1] if view == "difference" else None, focus, off_here)
 fig = figures.attention_grid(stack, now.tokens, titles, cols=4 if len(stack) > 1 else 1, diverging=diverging)
 st.plotly_chart(fig, key="grid", config={"toImageButtonOptions": {"filename": f"attention-{name}"}})
 step_head = int(focus[1:]) if focus[1:].isdigit() else 1  # "All heads"/"Average": start with head 1

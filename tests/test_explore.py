@@ -104,3 +104,5 @@ def test_panels():
     assert div and np.allclose(diff[0], (w * 0.5).mean(0))
     single, titles1, _ = panels(w[:1])
     assert single.shape == (1, 3, 3) and titles1 == ["head 1"]  # one head: no separate average
+    _, marked, _ = panels(w, off=[1])
+    assert marked[1] == "head 2 (off: output unused)" and marked[0] == "head 1"
