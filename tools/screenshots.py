@@ -6,6 +6,7 @@ python tools/screenshots.py URL OUT.png     # one page of an app that is already
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,19 @@ def shoot(browser, url, out, height=1000):
     page.close()
 
 
+def train_with_defaults(browser, url, out):
+    """Press Start on the Train page with every default (tweets, 4 heads) and shoot once the run has ended."""
+    page = browser.new_page(viewport={"width": 1400, "height": 2600})
+    page.goto(url + "/train")
+    page.locator(".st-key-start_training button").click()
+    t0 = time.time()
+    page.get_by_text("Saved as").first.wait_for(timeout=300_000)  # the run ended and was saved
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(out))
+    page.close()
+    return time.time() - t0
+
+
 def main():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -50,6 +64,8 @@ def main():
             for name, (path, height) in SHOTS.items():
                 shoot(browser, url + path, ROOT / "docs" / name, height)
                 print("wrote docs/" + name)
+            seconds = train_with_defaults(browser, url, ROOT / "docs" / "train-done.png")
+            print(f"wrote docs/train-done.png (Start to confusion matrix: {seconds:.0f} s)")
         finally:
             proc.terminate()
 
