@@ -17,6 +17,7 @@ pages = {
     ],
 }
 page = st.navigation(pages)
+ui.warm_up()  # once per process: torch threads and the interpreter switch interval
 ui.model_picker()
 ui.keep_shared()
 page.run()
