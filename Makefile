@@ -32,7 +32,7 @@ bench: $(VENV)/.deps
 	$(PY) bench/mha.py
 	$(PY) bench/train.py
 
-# Retrain the shipped default models (about 5 minutes on 2 CPU cores).
+# Retrain the shipped default models (about 10 minutes on 2 idle CPU cores).
 models: $(VENV)/.deps
 	$(PY) -m attention.defaults
 
