@@ -120,6 +120,23 @@ def siblings(name):
     return {h: n for n, (d, h, shipped) in sorted(cat.items(), key=lambda kv: kv[1][1]) if d == dataset and shipped}
 
 
+def chosen_run():
+    """(name, run) of the sidebar's model, its summary drawn in the sidebar; stops the page if it can't load."""
+    name = st.session_state["model"]
+    run = load(name)
+    if run is None:
+        st.stop()
+    model_info(run)
+    return name, run
+
+
+def show_notices():
+    """Show the shared link's notices once."""
+    for note in notices():
+        st.warning(note)
+    notices().clear()
+
+
 def notices():
     """Messages about the shared link (bad query parameters) to show once on the page."""
     return st.session_state.setdefault("_notices", [])

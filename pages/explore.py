@@ -17,12 +17,8 @@ EXAMPLES = {
 
 
 ui.read_url_once("explore", ui.parsers("text", "layer", "pad", "padmask", "causal", "hide", "off", "focus"))
-name = st.session_state["model"]
-run = ui.load(name)
-if run is None:
-    st.stop()
+name, run = ui.chosen_run()
 cfg = run.model.cfg
-ui.model_info(run)
 ui.keep_valid(cfg)
 
 st.title("Explore attention")
@@ -30,9 +26,7 @@ st.caption(
     "Type a sentence: the model classifies it, and each heatmap shows where one attention head looks. "
     "A row is a query token, a column a key token; each row's weights sum to 1."
 )
-for note in ui.notices():
-    st.warning(note)
-ui.notices().clear()
+ui.show_notices()
 
 examples = EXAMPLES.get(run.meta.get("dataset"), EXAMPLES["tweets"])
 text = st.text_input("Sentence", key="text", placeholder="e.g. " + examples[0])

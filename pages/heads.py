@@ -55,11 +55,7 @@ else:
     right.download_button("Results as CSV", csv, f"heads-{dataset}.csv", "text/csv", key="results_csv")
 
 # --- 2. one model's heads ------------------------------------------------------------------------
-name = st.session_state["model"]
-run = ui.load(name)
-if run is None:
-    st.stop()
-ui.model_info(run)
+name, run = ui.chosen_run()
 st.header(f"Inside {name}: what each head does")
 st.caption("Measured on the model's validation split (up to 1,000 texts). Pick another model in the sidebar.")
 

@@ -34,12 +34,8 @@ def arrive():
 arrive()
 ss["_inside_url"] = st.query_params.to_dict()  # seen (updated again once the view is written to the URL)
 ui.read_url_once("inside", PARSERS)
-name = ss["model"]
-run = ui.load(name)
-if run is None:
-    st.stop()
+name, run = ui.chosen_run()
 cfg = run.model.cfg
-ui.model_info(run)
 ui.keep_valid(cfg)
 
 st.title("Inside a head")
@@ -47,9 +43,7 @@ st.caption(
     "One sentence through one attention head, number by number: from the input vectors to the head's output, "
     "then how every head's output makes the layer's output. Hover any cell for its exact value."
 )
-for note in ui.notices():
-    st.warning(note)
-ui.notices().clear()
+ui.show_notices()
 
 text = st.text_input("Sentence", key="text", placeholder="e.g. the flight was late")
 if not text.strip():

@@ -53,6 +53,18 @@ def start_server(runs_dir, port=None):
     raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
 
 
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    """The user's runs go to a fresh folder (not created yet). Test files that need another kind define their own."""
+    import ui
+    from attention import runs
+
+    path = tmp_path / "runs"
+    monkeypatch.setattr(runs, "RUNS_DIR", path)
+    ui.catalog.clear()  # the model picker's list is cached for a few seconds across tests
+    return path
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     proc, url = start_server(tmp_path_factory.mktemp("runs"))

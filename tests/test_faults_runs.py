@@ -15,38 +15,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from kit import APP, TIMEOUT, files, save_old_run
 from streamlit.testing.v1 import AppTest
 
-import ui
-from attention import runs
-from attention.model import AttentionClassifier, ModelConfig
 from attention.runs import CheckpointError, load_run
-from attention.tokenizer import Tokenizer
 
-ROOT = Path(__file__).resolve().parent.parent
-APP, TIMEOUT = str(ROOT / "app.py"), 60
 torch.set_num_threads(1)
-
-
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    path = tmp_path / "runs"
-    monkeypatch.setattr(runs, "RUNS_DIR", path)
-    ui.catalog.clear()  # the model picker's list is cached for a few seconds across tests
-    return path
-
-
-def files(path):
-    """{relative name: bytes} of every file under path: 'unchanged on disk' means equal snapshots."""
-    return {str(f.relative_to(path)): f.read_bytes() for f in sorted(Path(path).rglob("*")) if f.is_file()}
-
-
-def save_old_run(runs_dir, name="old-run"):
-    """A finished run, saved before the fault happens."""
-    tok = Tokenizer.build(["good film", "bad film", "good good"], min_freq=1)
-    torch.manual_seed(0)
-    model = AttentionClassifier(ModelConfig(vocab_size=len(tok), num_classes=2, d_model=16, num_heads=2))
-    return runs.save_run(runs_dir / name, model, tok, ["neg", "pos"], dict(name=name, dataset="tiny"), {}, {})
+pytestmark = pytest.mark.usefixtures("runs_dir")  # every case: a fresh runs folder (tests/conftest.py)
 
 
 # --- checkpoints ------------------------------------------------------------------------------

@@ -11,45 +11,20 @@ import random
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
+from kit import APP, ROOT, TIMEOUT, files, save_old_run
 from streamlit.testing.v1 import AppTest
 
-import ui
 from attention import jobs, runs
 from attention.data import TextDataset, split_stratified
 from attention.jobs import JobBox, JobSpec, Slots, TrainJob
-from attention.model import AttentionClassifier, ModelConfig
 from attention.runs import list_runs, load_run
-from attention.tokenizer import Tokenizer
 from attention.train import TrainConfig
 
-ROOT = Path(__file__).resolve().parent.parent
-APP, TIMEOUT = str(ROOT / "app.py"), 60
 torch.set_num_threads(1)
-
-
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    path = tmp_path / "runs"
-    monkeypatch.setattr(runs, "RUNS_DIR", path)
-    ui.catalog.clear()  # the model picker's list is cached for a few seconds across tests
-    return path
-
-
-def files(path):
-    """{relative name: bytes} of every file under path: 'unchanged on disk' means equal snapshots."""
-    return {str(f.relative_to(path)): f.read_bytes() for f in sorted(Path(path).rglob("*")) if f.is_file()}
-
-
-def save_old_run(runs_dir, name="old-run"):
-    """A finished run, saved before the fault happens."""
-    tok = Tokenizer.build(["good film", "bad film", "good good"], min_freq=1)
-    torch.manual_seed(0)
-    model = AttentionClassifier(ModelConfig(vocab_size=len(tok), num_classes=2, d_model=16, num_heads=2))
-    return runs.save_run(runs_dir / name, model, tok, ["neg", "pos"], dict(name=name, dataset="tiny"), {}, {})
+pytestmark = pytest.mark.usefixtures("runs_dir")  # every case: a fresh runs folder (tests/conftest.py)
 
 
 # --- trainings that go wrong ---------------------------------------------------------------------------------
@@ -221,7 +196,7 @@ KILLS = [  # id, expected leftovers: the half-written folder stays hidden, under
 def test_a_server_killed_mid_way_keeps_finished_runs_and_never_shows_a_half_written_one(mode, leftover, runs_dir):
     old = save_old_run(runs_dir)
     before = files(old)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]), OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-c", CHILD, str(runs_dir), mode]
     child = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:

@@ -2,21 +2,14 @@
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
-from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 60
+from kit import ROOT, app
 
 
 def inside(**params):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.switch_page("pages/inside.py").run()
+    return app(**params).switch_page("pages/inside.py").run()
 
 
 def charts(at):
@@ -143,9 +136,7 @@ def test_a_later_layer_takes_the_previous_layers_output(tmp_path, monkeypatch):
 
 
 def test_from_explore_the_sentence_and_masks_come_along_and_each_link_is_read():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.query_params.update(text="great crew thanks", causal="on")
-    at.run()  # Explore
+    at = app(text="great crew thanks", causal="on").run()  # Explore
     at.switch_page("pages/inside.py").run()  # by the sidebar: no parameters
     assert not at.exception
     assert at.text_input(key="text").value == "great crew thanks"

@@ -1,20 +1,9 @@
 """AppTest smoke tests: every page runs without an exception, and the Explore page's main paths."""
 
 import json
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 60
-
-
-def app(**params):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at
+from kit import app
 
 
 def grid_spec(at):
