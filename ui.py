@@ -1,5 +1,6 @@
 """What every page shares: cached models, the model picker, and small rendering helpers."""
 
+import gc
 import re
 import sys
 
@@ -31,7 +32,8 @@ def ensure_router():
     if not st.session_state.get("_routed"):
         st.session_state["_routed"] = True
         st.rerun()
-    model_picker()
+    model_picker()  # what app.py does before every page
+    keep_shared()
 
 
 @st.cache_resource(show_spinner=False)
@@ -46,6 +48,8 @@ def warm_up():
     torch.set_num_threads(1)
     sys.setswitchinterval(0.001)  # a training thread hands the interpreter to waiting sessions sooner than 5 ms
     torch.ones(1) @ torch.ones(1)
+    gc.collect()  # then freeze what is alive (modules, torch): Python's own collections skip it from now on,
+    gc.freeze()  # so they cost less while a training thread runs (runner.postScriptGC is off in config.toml)
     return True
 
 
@@ -318,24 +322,3 @@ def explore_link(model, text=None):
 
     params = dict(model=model, **({"text": text} if text else {}))
     return urljoin(st.context.url or "/", "./") + "?" + urlencode(params, quote_via=quote)
-
-
-@st.cache_resource(show_spinner=False)
-def quiet_gc():
-    """Once per process: stop full garbage collections from stalling a training thread.
-
-    Streamlit runs gc.collect(2) after every script and fragment run (config runner.postScriptGC, on by
-    default). With torch, plotly, pandas and a training set's tensors in memory that took 160-220 ms
-    here, holding the GIL: redrawing a few times a second made training 3-10x slower. Switch that off
-    (the same as `[runner] postScriptGC = false` in .streamlit/config.toml; st.set_option only takes
-    client options), and freeze the objects alive now (modules, cached models) so the collections
-    Python still runs on its own skip them.
-    """
-    import gc
-
-    from streamlit import config
-
-    config.set_option("runner.postScriptGC", False)
-    gc.collect()
-    gc.freeze()
-    return gc.get_freeze_count()

@@ -11,15 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from attention.explore import analyze
+from attention.explore import EXAMPLES, analyze
 from attention.metrics import Report, classification_report
 
 # Fixed sentences whose attention is recorded every epoch, per built-in dataset.
-PROBES = {
-    "tweets": ["the flight was not good at all", "thanks for the great service!", "my bag is lost and nobody answers"],
-    "bbc": ["shares rise as profits beat forecasts", "new film tops the box office", "minister defends tax plans"],
-    "synthetic": ["the dog 4 sat 3 vs 8 on a mat", "7 vs 2 with new 5 ran", "big 9 1 vs 6 tree 3"],
-}
 PROBE_TOKENS = (3, 12)  # an upload's probes are validation texts of this many tokens (shortest and longest)
 MISTAKES_SHOWN = 200  # rows in the table of misclassified validation texts
 ACTIVE = ("queued", "loading", "training", "saving")  # job states in which the thread is still working
@@ -27,8 +22,8 @@ ACTIVE = ("queued", "loading", "training", "saving")  # job states in which the 
 
 def pick_probes(dataset_name, val_texts, tokenizer, k=3):
     """The built-in dataset's probe sentences, or the first k validation texts of a readable length."""
-    if dataset_name in PROBES:
-        return list(PROBES[dataset_name])
+    if dataset_name in EXAMPLES:
+        return list(EXAMPLES[dataset_name])
     low, high = PROBE_TOKENS
     picked = [t for t in val_texts if low <= len(tokenizer.encode(t).ids) <= high][:k]
     return picked or [t for t in val_texts if tokenizer.encode(t).ids][:k]
@@ -167,7 +162,6 @@ class Progress:
     probe_weights: list = field(default_factory=list)  # per epoch (0 = before training), per probe, per layer
     t_start: float = 0.0  # training started (monotonic); 0 = not yet
     t_epoch: float = 0.0  # the last epoch ended
-    t_end: float = 0.0
     now: float = 0.0  # when the snapshot was taken
     best_epoch: int | None = None
     test_report: object = None  # Report on test, at the end

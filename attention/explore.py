@@ -11,6 +11,12 @@ import torch
 from attention.tokenizer import PAD
 
 MAX_CHARS = 2000  # longer input is cut before tokenizing (and the user is told)
+# Example sentences per dataset: the Explore page offers them, the Train page watches heads on them.
+EXAMPLES = {
+    "tweets": ["the flight was not good at all", "thanks for the great service!", "my bag is lost and nobody answers"],
+    "bbc": ["shares rise as profits beat forecasts", "new film tops the box office", "minister defends tax plans"],
+    "synthetic": ["the dog 4 sat 3 vs 8 on a mat", "7 vs 2 with new 5 ran", "big 9 1 vs 6 tree 3"],
+}
 
 
 @dataclass(frozen=True)
@@ -47,28 +53,37 @@ def resolve(masks: Masks, cfg) -> Masks:
     return Masks(masks.pad_to, pad, causal, masks.hidden, masks.removed_heads, masks.positional)
 
 
+def encode(model, tokenizer, text: str, masks: Masks):
+    """Tokens and model inputs for one sentence with resolved masks. Raises ValueError for no tokens.
+
+    Returns (enc, cut_chars, ids (1, T), key_padding_mask (1, T) or None, attn_mask (T, T) or None, head_mask (L, H)).
+    """
+    cfg = model.cfg
+    enc = tokenizer.encode(text[:MAX_CHARS], cfg.max_len)
+    if not enc.ids:
+        raise ValueError("The sentence has no words the model can read: type a few words.")
+    T = max(len(enc.ids), min(masks.pad_to, cfg.max_len))
+    ids = torch.tensor([enc.ids + [tokenizer.pad_id] * (T - len(enc.ids))])  # (1, T)
+    kpm = (ids == tokenizer.pad_id) if masks.pad_mask else None  # (1, T), True = may not attend
+    hidden = [i for i in masks.hidden if i < T]
+    attn = None
+    if hidden:
+        attn = torch.zeros(T, T, dtype=torch.bool)
+        attn[:, hidden] = True  # (T, S): no query may attend to these keys
+    head_mask = torch.ones(cfg.num_layers, cfg.num_heads)
+    for layer, head in masks.removed_heads:
+        if layer < cfg.num_layers and head < cfg.num_heads:
+            head_mask[layer, head] = 0
+    return enc, max(len(text) - MAX_CHARS, 0), ids, kpm, attn, head_mask
+
+
 @torch.inference_mode()
 def analyze(model, tokenizer, text: str, masks: Masks = Masks()) -> Analysis:
     """Tokenize, pad, mask and run one sentence; raises ValueError for a sentence with no tokens."""
     cfg = model.cfg
     masks = resolve(masks, cfg)
-    cut = max(len(text) - MAX_CHARS, 0)
-    enc = tokenizer.encode(text[:MAX_CHARS], cfg.max_len)
-    if not enc.ids:
-        raise ValueError("The sentence has no words the model can read: type a few words.")
-    T = max(len(enc.ids), min(masks.pad_to, cfg.max_len))
-    n_pad = T - len(enc.ids)
-    ids = torch.tensor([enc.ids + [tokenizer.pad_id] * n_pad])  # (1, T)
-    kpm = (ids == tokenizer.pad_id) if masks.pad_mask else None  # (1, T), True = may not attend
-    attn = None
-    hidden = [i for i in masks.hidden if i < T]
-    if hidden:
-        attn = torch.zeros(T, T, dtype=torch.bool)
-        attn[:, hidden] = True  # (T, S): hide these keys from every query
-    head_mask = torch.ones(cfg.num_layers, cfg.num_heads)
-    for layer, head in masks.removed_heads:
-        if layer < cfg.num_layers and head < cfg.num_heads:
-            head_mask[layer, head] = 0
+    enc, cut, ids, kpm, attn, head_mask = encode(model, tokenizer, text, masks)
+    n_pad = ids.size(1) - len(enc.ids)
     logits, weights = model(ids, kpm, attn, masks.causal, True, head_mask, masks.positional)
     return Analysis(
         tokens=enc.tokens + [PAD] * n_pad,

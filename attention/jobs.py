@@ -101,9 +101,9 @@ def check(spec: JobSpec):
 class TrainJob:
     """One training in a background thread. start(), snapshot(), stop(), join()."""
 
-    def __init__(self, spec: JobSpec, runs_dir=None, slots: Slots | None = None, name=None):
+    def __init__(self, spec: JobSpec, runs_dir=None, slots: Slots | None = None):
         self.id = uuid.uuid4().hex[:8]
-        self.spec, self.runs_dir, self.slots, self.name = spec, runs_dir, slots or SLOTS, name
+        self.spec, self.runs_dir, self.slots = spec, runs_dir, slots or SLOTS
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._blown_up = ""  # set by _on_step when the loss explodes without becoming NaN
@@ -159,8 +159,6 @@ class TrainJob:
         except Exception as e:  # the page must hear about anything, the thread must not die silently
             log.exception("training job %s failed", self.id)
             self._set(state="failed", message=f"Training failed unexpectedly: {type(e).__name__}: {e}")
-        finally:
-            self._set(t_end=time.monotonic())
 
     def _train(self):
         cfg, spec = self.spec.train, self.spec
@@ -240,7 +238,7 @@ class TrainJob:
         history = dict(history, probes=ev.probes_to_json(p.probe_texts, p.probe_tokens, p.probe_weights))
         note = ev.stop_note(history, p.epochs, p.n_train, cfg.batch_size)
         meta = dict(
-            name=self.name or f"{dataset.name} · {heads} head{'s' * (heads > 1)}",
+            name=f"{dataset.name} · {heads} head{'s' * (heads > 1)}",
             dataset=dataset.name,
             train=asdict(cfg),
             parameters=model.num_parameters(),

@@ -7,13 +7,13 @@ inside, exactly as `attention.mha.attention` does, and shown as blank cells, nev
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from attention.explore import MAX_CHARS, Masks, resolve
+from attention.explore import Masks, encode, resolve
 from attention.tokenizer import PAD
 
 
@@ -35,7 +35,6 @@ class HeadSteps:
     cut_chars: int  # characters dropped before tokenizing
     layer: int  # 0-based
     head: int  # 0-based
-    masks: Masks  # resolved (no None left)
     positional: str  # what the model adds: sinusoidal | learned | none
     embedding: np.ndarray | None  # (T, D) token embeddings (layer 0 only)
     position: np.ndarray | None  # (T, D) positions added to them (layer 0 only; None if none are added)
@@ -65,7 +64,6 @@ class HeadSteps:
     probs: np.ndarray  # (C,) the model's prediction for the sentence
     has_ff: bool = False  # the block has a feed-forward after attention
     removed: bool = False  # this head is switched off
-    heads_removed: list[int] = field(default_factory=list)  # 0-based heads of this layer switched off
 
     @property
     def d_k(self):
@@ -79,30 +77,6 @@ class HeadSteps:
     def row_sums(self):
         """(T, 1) each query's weights added up: 1, or 0 for a query whose keys are all masked."""
         return self.weights.sum(axis=1, keepdims=True)
-
-
-def encode(model, tokenizer, text: str, masks: Masks):
-    """Tokens and model inputs, as `attention.explore.analyze` builds them. Raises ValueError for no tokens.
-
-    Returns (enc, cut_chars, ids (1, T), key_padding_mask (1, T) or None, attn_mask (T, T) or None, head_mask (L, H)).
-    """
-    cfg = model.cfg
-    enc = tokenizer.encode(text[:MAX_CHARS], cfg.max_len)
-    if not enc.ids:
-        raise ValueError("The sentence has no words the model can read: type a few words.")
-    T = max(len(enc.ids), min(masks.pad_to, cfg.max_len))
-    ids = torch.tensor([enc.ids + [tokenizer.pad_id] * (T - len(enc.ids))])  # (1, T)
-    kpm = (ids == tokenizer.pad_id) if masks.pad_mask else None  # (1, T), True = may not attend
-    hidden = [i for i in masks.hidden if i < T]
-    attn = None
-    if hidden:
-        attn = torch.zeros(T, T, dtype=torch.bool)
-        attn[:, hidden] = True  # (T, S): no query may attend to these keys
-    head_mask = torch.ones(cfg.num_layers, cfg.num_heads)
-    for layer, head in masks.removed_heads:
-        if layer < cfg.num_layers and head < cfg.num_heads:
-            head_mask[layer, head] = 0
-    return enc, max(len(text) - MAX_CHARS, 0), ids, kpm, attn, head_mask
 
 
 def mask_steps(T, kpm, attn, causal):
@@ -164,7 +138,6 @@ def trace(model, tokenizer, text: str, masks: Masks, layer: int = 0, head: int =
         cut_chars=cut,
         layer=layer,
         head=head,
-        masks=masks,
         positional=cfg.positional,
         embedding=model.embed(ids)[0].numpy() if layer == 0 else None,
         position=table[:T] if layer == 0 and masks.positional and table is not None else None,
@@ -183,7 +156,6 @@ def trace(model, tokenizer, text: str, masks: Masks, layer: int = 0, head: int =
         probs=logits.softmax(-1)[0].numpy(),
         has_ff=block.ff is not None,
         removed=bool(head_mask[layer, head] == 0),
-        heads_removed=[h for h in range(cfg.num_heads) if head_mask[layer, h] == 0],
     )
 
 

@@ -112,8 +112,7 @@ async def run(url, pid, runs_dir, args, base, load, out):
     """Baseline into `base`, load phase into `load`; training, memory and CPU into `out`."""
     async with contextlib.AsyncExitStack() as stack:
         kind = await browser_kind(stack) if args.clients == "browser" else WS
-        # The first Train page in a process switches Streamlit's post-run garbage collection off for good
-        # (ui.quiet_gc); the load phase has a Train page, so the baseline opens one first too.
+        # The trainer's session is open during the baseline too, so both phases serve the same sessions.
         trainer = await kind.open_trainer(url, load, args)
         session = await kind.open(url, 0, base, args)
         await explore(session, url, kind, base, args, count=args.baseline)

@@ -4,16 +4,10 @@ import streamlit as st
 
 import ui
 from attention import figures
-from attention.explore import MAX_CHARS, Masks, analyze, export_csv, export_json, panels
+from attention.explore import EXAMPLES, MAX_CHARS, Masks, analyze, export_csv, export_json, panels
 from attention.results import heads_sentence, load_results
 
 ui.ensure_router()
-
-EXAMPLES = {
-    "tweets": ["the flight was not good at all", "thanks for the great service!", "my bag is lost and nobody answers"],
-    "bbc": ["shares rise as profits beat forecasts", "new film tops the box office", "minister defends tax plans"],
-    "synthetic": ["the dog 4 sat 3 vs 8 on a mat", "7 vs 2 with new 5 ran", "big 9 1 vs 6 tree 3"],
-}
 
 
 ui.read_url_once("explore", ui.parsers("text", "layer", "pad", "padmask", "causal", "hide", "off", "focus"))

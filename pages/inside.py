@@ -14,7 +14,6 @@ ui.ensure_router()
 
 
 PARSERS = ui.parsers("text", "layer", "head", "pad", "padmask", "causal", "hide", "off", "row", "nopos")
-SHARED = ("text", "layer", "pad", "padmask", "causal", "hide", "off")  # the same widgets as on Explore
 ss = st.session_state
 
 
@@ -23,11 +22,9 @@ def arrive():
     if st.query_params.to_dict() == ss.get("_inside_url"):
         return  # a rerun of this page
     kept = ss.get("_inside_keep", {})
-    for key in PARSERS:
-        if key in SHARED and key in ss:
-            ss[key] = ss[key]  # what the Explore page left: its widgets use the same keys
-        elif key in kept:
-            ss[key] = kept[key]  # this page's own choice on the last visit
+    for key in PARSERS:  # this page's own choices on the last visit, unless Explore left a value (ui.keep_shared)
+        if key in kept and not (key in ui.SHARED and key in ss):
+            ss[key] = kept[key]
     ss.pop("_url_read_inside", None)  # then read the link's parameters, which override both
 
 

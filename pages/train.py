@@ -10,7 +10,7 @@ from attention import figures, jobs, runs
 from attention.data import DATASETS, DataError, dataset_from_csv
 from attention.evaluation import view_of_job, view_of_run
 from attention.metrics import reading
-from attention.runs import CheckpointError, load_run
+from attention.runs import CheckpointError
 from attention.train import TrainConfig
 
 ui.ensure_router()
@@ -259,7 +259,7 @@ def run_details(row):
         st.error(f"This run can't be loaded: {row['problem']}")
         return
     try:
-        run = load_run(path)
+        run = ui.get_run(str(path), ui.run_mtime(row["folder"]))  # cached: this draws on every rerun
     except CheckpointError as e:
         st.error(f"This run can't be loaded: {e}")
         return
@@ -284,7 +284,6 @@ st.caption(
     "Choose data and a model, press Start and watch it learn: loss and accuracy, where each head looks, "
     "and which classes it confuses. Every run is saved and appears in the model picker."
 )
-ui.quiet_gc()  # or Streamlit's full garbage collection after every redraw stalls the training thread
 box = ui.job_box()
 job = box.job
 snap = job.snapshot() if job else None
