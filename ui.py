@@ -316,9 +316,9 @@ def job_box():
     return JobBox()
 
 
-def explore_link(model, text=None):
-    """A link that opens the Explore page (the app's root) on `model`, and `text` if given."""
+def explore_link(model, text=None, **settings):
+    """A link that opens the Explore page (the app's root) on `model`, and `text` and settings (off=...) if given."""
     from urllib.parse import quote, urlencode, urljoin
 
-    params = dict(model=model, **({"text": text} if text else {}))
+    params = dict(model=model, **({"text": text} if text else {}), **settings)
     return urljoin(st.context.url or "/", "./") + "?" + urlencode(params, quote_via=quote)

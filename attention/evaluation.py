@@ -7,6 +7,7 @@ epoch; Progress, what a running job reports; and View, what the Train page draws
 
 import math
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 import torch
@@ -25,8 +26,8 @@ def pick_probes(dataset_name, val_texts, tokenizer, k=3):
     if dataset_name in EXAMPLES:
         return list(EXAMPLES[dataset_name])
     low, high = PROBE_TOKENS
-    picked = [t for t in val_texts if low <= len(tokenizer.encode(t).ids) <= high][:k]
-    return picked or [t for t in val_texts if tokenizer.encode(t).ids][:k]
+    picked = list(islice((t for t in val_texts if low <= len(tokenizer.encode(t).ids) <= high), k))
+    return picked or list(islice((t for t in val_texts if tokenizer.encode(t).ids), k))  # stop after k
 
 
 def probe_attention(model, tokenizer, texts):
@@ -47,11 +48,6 @@ def epoch_report(labels, preds, classes) -> Report:
     """Per-class precision/recall/F1 and the confusion matrix of one validation pass."""
     preds = preds.tolist() if isinstance(preds, torch.Tensor | np.ndarray) else list(preds)
     return classification_report(list(labels), preds, classes)
-
-
-def report_dict(rep: Report, loss=None):
-    """A report as saved in metrics.json (the same shape as attention.train.final_metrics)."""
-    return dict(loss=loss, **rep.summary(), per_class=rep.table(), confusion=rep.confusion.tolist())
 
 
 def report_from_dict(d, classes) -> Report:

@@ -50,7 +50,7 @@ def attention_grid(weights, tokens, titles=None, cols=4, diverging=False):
     chars = max(map(len, labels)) if show_ticks else 0
     left, bottom = min(160, 10 + int(5.5 * chars)), min(160, 10 + int(4.8 * chars))  # 9 px font; keys at -60°
     height = rows * side + (rows - 1) * gap_px + 50 + bottom
-    xs, ys = _domains(cols, 0.02), _domains(rows, gap_px / height)
+    xs, ys = spans([1] * cols, 0.02), spans([1] * rows, gap_px / height)
     text = "%{z:.2f}" if T <= CELL_NUMBERS_UP_TO else None
     tick = dict(tickfont=dict(size=9), type="category", showgrid=False, zeroline=False, automargin=False)
     data, layout = [], {}
@@ -97,10 +97,14 @@ def attention_grid(weights, tokens, titles=None, cols=4, diverging=False):
     return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
 
 
-def _domains(n, gap):
-    """n equal [start, end] spans across 0..1 with `gap` between neighbours."""
-    size = (1 - gap * (n - 1)) / n
-    return [(i * (size + gap), i * (size + gap) + size) for i in range(n)]
+def spans(widths, gap):
+    """[start, end] spans across 0..1, `gap` between neighbours, sized in proportion to `widths`."""
+    total, free = sum(widths), 1 - gap * (len(widths) - 1)
+    out, x = [], 0.0
+    for w in widths:
+        out.append((x, x + w / total * free))
+        x += w / total * free + gap
+    return out
 
 
 def probabilities(classes, probs, predicted=None):

@@ -231,8 +231,8 @@ class TrainJob:
         cfg, heads = self.spec.train, model.cfg.num_heads
         wrong = ev.mistakes(p.val_texts, p.val_labels, p.val_preds[best - 1], data.classes)
         metrics = dict(
-            val=ev.report_dict(rep_val, p.epochs[best - 1]["val_loss"]),
-            test=ev.report_dict(rep_test, test_loss),
+            val=rep_val.to_dict(p.epochs[best - 1]["val_loss"]),
+            test=rep_test.to_dict(test_loss),
             misclassified=wrong,
         )
         history = dict(history, probes=ev.probes_to_json(p.probe_texts, p.probe_tokens, p.probe_weights))

@@ -44,6 +44,10 @@ class Report:
     def summary(self):
         return dict(accuracy=self.accuracy, macro_f1=self.macro_f1)
 
+    def to_dict(self, loss=None):
+        """The report as saved in a run's metrics.json."""
+        return dict(loss=loss, **self.summary(), per_class=self.table(), confusion=self.confusion.tolist())
+
 
 def classification_report(y_true, y_pred, classes):
     """Per-class precision/recall/F1/support and the confusion matrix; classes given by index order."""

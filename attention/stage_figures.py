@@ -3,7 +3,7 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from attention.figures import DIVERGING, SCALE, TICKS_UP_TO
+from attention.figures import DIVERGING, SCALE, TICKS_UP_TO, spans
 
 CELL_TEXT_UP_TO = 12  # write values in the cells of matrices with at most this many rows and columns
 
@@ -22,7 +22,7 @@ def matrices(mats, rows, cols, titles, masked=None, unit=False, height=None):
     R = len(rows)
     widths = np.array([max(m.shape[1], R / 8) for m in mats], dtype=np.float64)  # a 1-column panel stays visible
     gap = 0.06 if max(len(c) for c in cols) <= TICKS_UP_TO else 0.03
-    spans = _weighted_domains(widths / widths.sum(), gap)
+    xs = spans(widths, gap)
     height = height or int(min(760, max(150, R * max(9, min(34, 640 / R)) + 130)))
     finite = [np.abs(m[~k]) if k is not None else np.abs(m) for m, k in zip(mats, masked)]
     top = max([float(f.max()) for f in finite if f.size] + [1e-6])
@@ -32,10 +32,10 @@ def matrices(mats, rows, cols, titles, masked=None, unit=False, height=None):
         shown = z if mask is None else np.where(mask, np.nan, z).astype(np.float32)
         data.append(_matrix_trace(shown, rows, c_labels, mask, title, n))
         tick = dict(type="category", showgrid=False, zeroline=False, tickfont=dict(size=9))
-        layout["xaxis" + n] = dict(tick, domain=spans[p], anchor="y" + n, tickangle=-60)
+        layout["xaxis" + n] = dict(tick, domain=xs[p], anchor="y" + n, tickangle=-60)
         layout["xaxis" + n]["showticklabels"] = len(c_labels) <= TICKS_UP_TO
         layout["yaxis" + n] = dict(tick, anchor="x" + n, autorange="reversed", showticklabels=p == 0 and R <= 64)
-        notes.append(dict(text=title, x=sum(spans[p]) / 2, y=1, xref="paper", yref="paper", yanchor="bottom"))
+        notes.append(dict(text=title, x=sum(xs[p]) / 2, y=1, xref="paper", yref="paper", yanchor="bottom"))
     shapes = [_hatch(k, n) for k, n in zip(masked, ["" if p == 0 else str(p + 1) for p in range(len(mats))])]
     layout.update(
         annotations=[dict(a, showarrow=False, font=dict(size=13)) for a in notes],
@@ -115,16 +115,6 @@ def _hatch_run(xa, xb, ya, yb, step):
             out.append(f"M{y0 + c:.3f},{y0:.3f}L{y1 + c:.3f},{y1:.3f}")
         c += step
     return "".join(out)
-
-
-def _weighted_domains(fracs, gap):
-    """Spans across 0..1 (with `gap` between neighbours) whose widths are proportional to fracs."""
-    free = 1 - gap * (len(fracs) - 1)
-    out, x = [], 0.0
-    for f in fracs:
-        out.append((x, x + f * free))
-        x += f * free + gap
-    return out
 
 
 def pipeline_diagram(boxes, token_label=""):

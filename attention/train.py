@@ -196,7 +196,7 @@ def final_metrics(model, data: Prepared):
         enc = getattr(data, split)
         loss, _, preds = evaluate(model, enc)
         rep = classification_report(enc.labels.tolist(), preds.tolist(), data.classes)
-        out[split] = dict(loss=loss, **rep.summary(), per_class=rep.table(), confusion=rep.confusion.tolist())
+        out[split] = rep.to_dict(loss)
     return out
 
 

@@ -1,7 +1,5 @@
 """Heads lab: does multi-head beat single-head, and what does each head of a model do?"""
 
-from urllib.parse import quote
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -96,7 +94,7 @@ with st.expander(f"Sentences whose prediction flips when a head is removed ({sum
                 "head removed": [lab for lab, _ in flips],
                 "sentence": [rep["texts"][i] for _, i in flips],
                 "true class": [run.classes[rep["labels"][i]] for _, i in flips],
-                "open": [f"./?model={quote(name)}&off={lab}&text={quote(rep['texts'][i])}" for lab, i in flips],
+                "open": [ui.explore_link(name, rep["texts"][i], off=lab) for lab, i in flips],
             }
         )
         st.dataframe(

@@ -114,7 +114,7 @@ def live(job):
     snap = job.snapshot()
     status(snap, job)
     if snap.steps:
-        draw_curves(view_of_job(snap), "live", job.id)
+        draw_curves(snap.history, snap.steps_per_epoch, snap.max_epochs, "live", job.id)  # no full view: cheap
     if len(snap.epochs) != ss.get("_train_epochs_drawn") or (not snap.active and ss.get("_train_watching")):
         st.rerun()  # a new epoch to show, or the end: also turns the timer off and lists the new run
 
@@ -144,20 +144,19 @@ def draw_view(v, prefix, source):
     """Curves, probe heads, confusion matrix, per-class table and mistakes of a saved run (`source` names it)."""
     left, right = st.columns(2, gap="large")
     with left:
-        draw_curves(v, prefix, source)
+        draw_curves(v.history, v.steps_per_epoch, v.max_epochs, prefix, source)
     with right:
         draw_probes(v, prefix, source)
     if v.reports:
         draw_reports(v, prefix, source)
 
 
-def draw_curves(v, prefix, source):
+def draw_curves(h, steps_per_epoch, max_epochs, prefix, source):
     st.markdown("**Loss and accuracy** (light: train loss per step)")
-    h = v.history
     key = (source, "curves", len(h["epochs"]), bool(h["steps"]))
-    fig = memo(key, lambda: figures.training_curves(h, v.steps_per_epoch, v.max_epochs))
-    if v.steps_per_epoch:
-        figures.set_step_losses(fig, h["steps"], v.steps_per_epoch)  # new steps since the figure was built
+    fig = memo(key, lambda: figures.training_curves(h, steps_per_epoch, max_epochs))
+    if steps_per_epoch:
+        figures.set_step_losses(fig, h["steps"], steps_per_epoch)  # new steps since the figure was built
     st.plotly_chart(fig, key=f"{prefix}_curves", config={"displayModeBar": False})
 
 
