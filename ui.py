@@ -9,7 +9,7 @@ import torch
 
 from attention.explore import MAX_CHARS
 from attention.results import baseline, load_results
-from attention.runs import MODELS_DIR, CheckpointError, list_runs, load_run, read_config
+from attention.runs import CheckpointError, list_runs, load_run, runs_table
 
 DEFAULT_MODEL = "tweets-4h"
 MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -91,15 +91,14 @@ def load(name):
 
 @st.cache_data(show_spinner=False, ttl=5)
 def catalog():
-    """{name: (dataset, heads, shipped)} for every run, read from config.json only."""
-    out = {}
-    for p in list_runs():
-        try:
-            c = read_config(p)
-            out[p.name] = (c.get("dataset", "?"), c["model"]["num_heads"], p.parent == MODELS_DIR)
-        except (CheckpointError, KeyError, TypeError):
-            continue  # a broken run shows up on the Train page's table, not in pickers
-    return out
+    """{folder: row of runs.runs_table()} for every loadable run, the user's newest first, then the shipped ones."""
+    return {r["folder"]: r for r in runs_table() if not r["problem"]}  # a broken run shows on the Train page
+
+
+def run_label(folder):
+    """The run's display name and what tells it apart (dataset, heads, accuracy, time), for pickers."""
+    row = catalog().get(folder)
+    return row["label"] if row else folder
 
 
 def model_picker():
@@ -114,14 +113,15 @@ def model_picker():
             notices().append(f"There is no model called “{want}”; showing the default model instead.")
         default = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
         st.session_state["model"] = want if want in names else default
-    return st.sidebar.selectbox("Model", names, key="model")
+    return st.sidebar.selectbox("Model", names, key="model", format_func=run_label)
 
 
 def siblings(name):
     """{heads: name} of the shipped models trained on the same dataset as `name`."""
     cat = catalog()
-    dataset = cat[name][0]
-    return {h: n for n, (d, h, shipped) in sorted(cat.items(), key=lambda kv: kv[1][1]) if d == dataset and shipped}
+    dataset = cat[name]["dataset"]
+    shipped = sorted((r for r in cat.values() if r["shipped"] and r["dataset"] == dataset), key=lambda r: r["heads"])
+    return {r["heads"]: r["folder"] for r in shipped}
 
 
 def chosen_run():

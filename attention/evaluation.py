@@ -14,6 +14,7 @@ import torch
 
 from attention.explore import EXAMPLES, analyze
 from attention.metrics import Report, classification_report
+from attention.train import safer_lr
 
 # Fixed sentences whose attention is recorded every epoch, per built-in dataset.
 PROBE_TOKENS = (3, 12)  # an upload's probes are validation texts of this many tokens (shortest and longest)
@@ -84,7 +85,7 @@ def blown_up(losses, num_classes, lr, window=50, factor=10, min_steps=10):
     return (
         f"Training diverged: over the last {window} steps the loss averaged {recent:,.1f}, while a model that "
         f"guesses scores {guess:.2f} (learning rate {lr:g}). It did not become NaN, but it would not recover. "
-        f"Try a learning rate 10x smaller ({lr / 10:g}). Nothing was saved."
+        f"Try a learning rate of {safer_lr(lr):g}. Nothing was saved."
     )
 
 

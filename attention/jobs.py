@@ -78,11 +78,36 @@ class JobSpec:
     upload: TextDataset | None = None  # an already validated upload; built-in datasets load in the thread
 
 
+# The Train form's number fields: (label on the page, smallest, largest). The page checks them here, not in the
+# widgets: a number input refuses an out-of-range value in the browser and never sends it, so the server would
+# train with the previous valid value while the field shows the new one.
+LIMITS = dict(
+    num_heads=("Heads", 1, 16),
+    d_model=("d_model", 8, 256),
+    num_layers=("Layers", 1, 4),
+    epochs=("Epochs (at most)", 1, 500),
+    patience=("Stop early after … epochs without progress", 1, 500),
+    seed=("Seed", 0, 2**31 - 1),
+)
+SMALL_SPLIT = 20  # a validation or test split with fewer texts than this measures little
+
+
+def out_of_range(spec: JobSpec):
+    """A message for every number outside its field's range, naming the field."""
+    values = {**spec.model, **asdict(spec.train)}
+    return [
+        f"{label} must be a whole number from {low:,} to {high:,}; it is {values[k]:,}. Nothing can start until "
+        "it is in range."
+        for k, (label, low, high) in LIMITS.items()
+        if k in values and not low <= values[k] <= high
+    ]
+
+
 def check(spec: JobSpec):
     """(errors, warnings) about a spec, in plain words, before anything is trained."""
-    errors, warnings = [], []
+    errors, warnings = out_of_range(spec), []
     d, h = spec.model.get("d_model", 64), spec.model.get("num_heads", 4)
-    if d % h:
+    if not errors and d % h:
         sizes = " or ".join(str(x) for x in sorted({d // h * h, -(-d // h) * h}) if x > 0)
         heads = sorted((k for k in range(1, 17) if d % k == 0), key=lambda k: (abs(k - h), k))[:2]
         errors.append(
@@ -95,7 +120,22 @@ def check(spec: JobSpec):
             f"A learning rate of {spec.train.lr:g} is very large: the loss will likely blow up (to NaN, or to "
             "values far above where it started) and training will stop. Values between 1e-3 and 1e-2 usually work."
         )
+    if spec.upload is not None:
+        warnings += small_splits(spec.upload)
     return errors, warnings
+
+
+def small_splits(ds: TextDataset):
+    """A warning when the validation or test split of an upload is too small for its numbers to mean anything."""
+    sizes = {"validation": len(ds.val.texts), "test": len(ds.test.texts)}
+    small = {k: n for k, n in sizes.items() if n < SMALL_SPLIT}
+    if not small:
+        return []
+    said = " and ".join(f"the {k} split has {n} text{'s' * (n != 1)}" for k, n in small.items())
+    return [
+        f"This file is small: {said} (10% of the rows each). Accuracy measured on so few texts says little, and "
+        f"early stopping follows noise; upload at least {SMALL_SPLIT * 10} rows for numbers you can trust."
+    ]
 
 
 class TrainJob:

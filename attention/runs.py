@@ -230,16 +230,45 @@ def runs_table(dirs=None):
     """One row per run folder, the user's newest first, then the shipped ones; unreadable runs say why."""
     rows = []
     for p in list_runs(*(dirs or (MODELS_DIR, RUNS_DIR))):
-        row = dict(folder=p.name, name=p.name, dataset="?", heads=None, d_model=None, test_acc=None, macro_f1=None,
-                   created="", ended="", shipped=is_shipped(p), problem="", path=str(p))  # fmt: skip
+        row = dict(folder=p.name, name=p.name, dataset="?", heads=None, layers=None, d_model=None, test_acc=None,
+                   macro_f1=None, created="", ended="", shipped=is_shipped(p), problem="", path=str(p))  # fmt: skip
         try:
             c = read_config(p)
             row.update(name=c.get("name", p.name), dataset=c.get("dataset", "?"), heads=c["model"]["num_heads"])
-            row.update(d_model=c["model"]["d_model"], created=c.get("created", ""), ended=c.get("note", ""))
+            row.update(layers=c["model"].get("num_layers", 1), d_model=c["model"]["d_model"])
+            row.update(created=c.get("created", ""), ended=c.get("note", ""))
             test = _read_json(p / "metrics.json").get("test", {})
             row.update(test_acc=test.get("accuracy"), macro_f1=test.get("macro_f1"))
         except (CheckpointError, KeyError, TypeError, OSError, ValueError) as e:
             row["problem"] = row["problem"] or str(e)
         rows.append(row)
     own = sorted((r for r in rows if not r["shipped"]), key=lambda r: (r["created"], r["folder"]), reverse=True)
-    return own + [r for r in rows if r["shipped"]]
+    rows = own + [r for r in rows if r["shipped"]]
+    for r in rows:
+        r["label"] = run_label(r)
+    seen = {}
+    for r in rows:  # two runs that still read the same (same name, minute and accuracy): add the folder
+        seen.setdefault(r["label"], []).append(r)
+    for same in (v for v in seen.values() if len(v) > 1):
+        for r in same:
+            r["label"] += f" · {r['folder']}"
+    return rows
+
+
+def run_label(row):
+    """How a run is named wherever one is chosen: its display name, then what tells it apart from others.
+
+    'tweets · 4 heads · 79.8% test · 12-02 07:40'; a renamed run also says its dataset and heads.
+    """
+    name, heads, layers = row["name"], row["heads"], row["layers"]
+    parts = [name]
+    if row["dataset"] not in name:
+        parts.append(row["dataset"])
+    if heads is not None and f"{heads} head" not in name:
+        parts.append(f"{heads} head{'s' * (heads != 1)}")
+    if layers and layers > 1:
+        parts.append(f"{layers} layers")
+    if row["test_acc"] is not None:
+        parts.append(f"{row['test_acc']:.1%} test")
+    parts.append("shipped" if row["shipped"] else row["created"][5:16])
+    return " · ".join(p for p in parts if p)

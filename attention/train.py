@@ -114,6 +114,11 @@ def evaluate(model, data: Encoded, batch_size=256):
     return total / n, (preds == data.labels).float().mean().item() if len(data) else 0.0, preds
 
 
+def safer_lr(lr, usual=1e-2):
+    """A learning rate to try after `lr` diverged: 10x smaller, and never above the range that usually works."""
+    return min(lr / 10, usual)
+
+
 def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, should_stop=None, on_eval=None):
     """Train with AdamW and early stopping on validation loss; the best weights are loaded at the end.
 
@@ -139,7 +144,7 @@ def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, sh
             if not torch.isfinite(loss):
                 msg = (
                     f"Training stopped: the loss became {loss.item()} at epoch {epoch}, step {step + 1} "
-                    f"(learning rate {cfg.lr:g}). Try a learning rate 10x smaller."
+                    f"(learning rate {cfg.lr:g}). Try a learning rate of {safer_lr(cfg.lr):g}."
                 )
                 raise TrainingDiverged(msg, history)
             opt.zero_grad(set_to_none=True)

@@ -19,7 +19,7 @@ st.caption(
 # --- 1. the head-count experiment ---------------------------------------------------------------
 st.header("Does the number of heads matter?")
 choices = ["tweets", "synthetic"]
-model_dataset = ui.catalog().get(st.session_state.get("model"), ("tweets",))[0]
+model_dataset = ui.catalog().get(st.session_state.get("model"), {}).get("dataset")
 first = model_dataset if model_dataset in choices else "tweets"  # open on the sidebar model's dataset
 dataset = st.segmented_control("Dataset", choices, key="lab_dataset", default=first) or first
 saved = experiment.load(dataset)

@@ -41,25 +41,36 @@ def upload_dataset():
     return ds
 
 
+def number(column, field, default, **kw):
+    """A whole-number field with its range in the help text; jobs.check names it when it is out of range.
+
+    No min/max on the widget: the browser would refuse an out-of-range value without telling the server,
+    which would then train with the previous one.
+    """
+    label, low, high = jobs.LIMITS[field]
+    help = " ".join([kw.pop("help", ""), f"From {low:,} to {high:,}."]).strip()
+    return column.number_input(label, value=default, step=kw.pop("step", 1), help=help, **kw)
+
+
 def training_form():
     """The form's widgets; returns (spec or None, errors, warnings)."""
     c1, c2, c3, c4 = st.columns(4)
     options = [*DATASETS, UPLOAD]
     names = dict(DATASETS, upload="Upload a CSV (text,label)")
     dataset = c1.selectbox("Dataset", options, format_func=names.get, key="t_dataset")
-    heads = c2.number_input("Heads", 1, 16, 4, key="t_heads")
-    d_model = c3.number_input("d_model", 8, 256, 64, step=8, key="t_dmodel", help="Split across the heads.")
-    layers = c4.number_input("Layers", 1, 4, 1, key="t_layers")
+    heads = number(c2, "num_heads", 4, key="t_heads")
+    d_model = number(c3, "d_model", 64, step=8, key="t_dmodel", help="Split across the heads.")
+    layers = number(c4, "num_layers", 1, key="t_layers")
     c1, c2, c3, c4 = st.columns(4)
     positional = c1.selectbox("Positional encoding", ["sinusoidal", "learned", "none"], key="t_pos")
     lr = c2.select_slider("Learning rate", RATES, 2e-3, format_func=lambda v: f"{v:g}", key="t_lr")
     batch = c3.select_slider("Batch size", [16, 32, 64, 128, 256], 64, key="t_batch")
-    epochs = c4.number_input("Epochs (at most)", 1, 500, 6, key="t_epochs")
+    epochs = number(c4, "epochs", 6, key="t_epochs")
     c1, c2, c3, c4 = st.columns(4)
     pad_mask = c1.toggle("Padding mask", True, key="t_padmask", help="Queries may not attend to <pad> keys.")
     causal = c2.toggle("Causal mask", False, key="t_causal", help="Each token may look only at earlier tokens.")
-    patience = c3.number_input("Stop early after … epochs without progress", 1, 500, 2, key="t_patience")
-    seed = c4.number_input("Seed", 0, 2**31 - 1, 0, key="t_seed")
+    patience = number(c3, "patience", 2, key="t_patience")
+    seed = number(c4, "seed", 0, key="t_seed")
     upload = upload_dataset() if dataset == UPLOAD else None
     if dataset == UPLOAD and upload is None:
         return None, [], []
@@ -178,7 +189,8 @@ def draw_probes(v, prefix, source):
     layers = v.probe_weights[epoch][i]
     layer = 0
     if len(layers) > 1:
-        layer = st.segmented_control("Layer", range(len(layers)), format_func=lambda x: x + 1, key=f"{prefix}_l") or 0
+        one_based = lambda x: f"{x + 1}"  # a label must be a string: an int crashed the page
+        layer = st.segmented_control("Layer", range(len(layers)), format_func=one_based, key=f"{prefix}_l") or 0
     w = layers[layer]
     fig = memo((source, "probe", epoch, i, layer), lambda: figures.attention_grid(w, v.probe_tokens[i], cols=2))
     st.plotly_chart(fig, key=f"{prefix}_probes", config={"displayModeBar": False})
@@ -229,11 +241,11 @@ def runs_section():
     if not rows:
         st.info("No runs yet.")
         return
-    df = pd.DataFrame(rows).drop(columns=["path", "shipped"])
+    df = pd.DataFrame(rows).drop(columns=["path", "shipped", "label"])
     num = st.column_config.NumberColumn(format="%.3f")
     st.dataframe(df, hide_index=True, key="runs_table", column_config=dict(test_acc=num, macro_f1=num), height=280)
     by_folder = {r["folder"]: r for r in rows}
-    label = lambda f: f"{by_folder[f]['name']} ({f})" if by_folder[f]["name"] != f else f  # noqa: E731
+    label = lambda f: by_folder[f]["label"]
     pick = st.selectbox("Run", list(by_folder), index=None, format_func=label, key="run_pick",
                         placeholder="Choose a run to see its results, rename, delete or download it")  # fmt: skip
     if pick:
@@ -276,6 +288,9 @@ def act(fn, *args):
         ui.catalog.clear()
     except (PermissionError, ValueError, OSError) as e:
         ss["_runs_error"] = str(e)
+    for key in ("run_pick", "model"):  # pickers show display names: hand them the new ones, or the browser's
+        if ss.get(key) in ui.catalog():  # old label no longer matches an option and the next click resets them
+            ss[key] = ss[key]
 
 
 st.title("Train a model")

@@ -66,8 +66,14 @@ def runs_dir(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    proc, url = start_server(tmp_path_factory.mktemp("runs"))
+def server_runs_dir(tmp_path_factory):
+    """Where the browser tests' server keeps the user's runs."""
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="session")
+def server(server_runs_dir):
+    proc, url = start_server(server_runs_dir)
     yield url
     proc.terminate()
     try:

@@ -1,7 +1,9 @@
 """Browser tests of the Train page: live curves, Stop, the confusion matrix, two sessions, closing the tab."""
 
 import random
+import re
 
+import pytest
 from playwright.sync_api import expect
 
 STEP_POINTS_JS = """() => {
@@ -56,7 +58,7 @@ def number(page, key, value):
     idle(page)
 
 
-def start_upload_training(page, server, csv, name="data.csv", epochs=500):
+def start_upload_training(page, server, csv, name="data.csv", epochs=500, heads=4, layers=1):
     open_train(page, server)
     page.get_by_role("combobox", name="Dataset").click()
     page.get_by_role("option", name="Upload a CSV (text,label)").click()
@@ -64,6 +66,9 @@ def start_upload_training(page, server, csv, name="data.csv", epochs=500):
     expect(page.get_by_text("Uploaded file")).to_be_visible()
     idle(page)
     number(page, "t_dmodel", 16)
+    if (heads, layers) != (4, 1):
+        number(page, "t_heads", heads)
+        number(page, "t_layers", layers)
     number(page, "t_epochs", epochs)
     number(page, "t_patience", 500)
     page.locator(".st-key-start_training button").click()
@@ -73,9 +78,13 @@ def step_points(page):
     return page.evaluate(STEP_POINTS_JS)
 
 
-def test_training_shows_growing_curves_stops_and_shows_the_confusion_matrix(page, server):
-    start_upload_training(page, server, tiny_csv())
+@pytest.mark.parametrize("heads, layers", [(4, 1), (2, 2)])
+def test_training_shows_growing_curves_stops_and_shows_the_confusion_matrix(page, server, heads, layers):
+    start_upload_training(page, server, tiny_csv(), heads=heads, layers=layers)
     page.wait_for_function(f"({STEP_POINTS_JS})() > 0", timeout=30_000)
+    if layers > 1:  # the probe heads have a layer switch, and switching layers draws them
+        page.locator(".st-key-live_l button", has_text="2").click()
+        idle(page)
     first = step_points(page)
     page.wait_for_function(f"({STEP_POINTS_JS})() > {first}")  # redrawn with more points, no click needed
     expect(page.get_by_text("samples/s")).to_be_visible()
@@ -87,11 +96,12 @@ def test_training_shows_growing_curves_stops_and_shows_the_confusion_matrix(page
     assert page.evaluate(CONFUSION_JS)[0] == ["neg", "pos"]
     expect(page.get_by_text("Weakest class")).to_be_visible()
     assert page.locator("[data-testid='stException']").count() == 0
-    folder = page.locator("strong", has_text="data-4h-").inner_text()
+    expect(page.locator("strong", has_text=f"data-{heads}h-")).to_be_visible()
     page.goto(page.get_by_role("link", name="Open this model on Explore").get_attribute("href"))
     idle(page)
     expect(page.get_by_text("Explore attention")).to_be_visible()
-    expect(page.get_by_role("combobox", name="Model")).to_have_value(folder)
+    picked = re.compile(rf"^data · {heads} heads · {f'{layers} layers · ' * (layers > 1)}\d+\.\d% test · \d\d-\d\d ")
+    expect(page.get_by_role("combobox", name="Model")).to_have_value(picked)  # its display name, not its folder
 
 
 def test_two_sessions_train_at_once_and_stay_separate(browser, server):
@@ -132,3 +142,37 @@ def test_closing_the_tab_stops_the_training_and_keeps_the_run(browser, server, p
             return
         page.wait_for_timeout(1000)
     raise AssertionError("the closed tab's run never appeared in the runs table")
+
+
+def test_a_number_outside_its_range_disables_start_and_names_the_field(page, server):
+    open_train(page, server)
+    start = page.locator(".st-key-start_training button")
+    expect(start).to_be_enabled()
+    number(page, "t_heads", 99)  # typed and committed, as a person would
+    expect(page.get_by_text("Heads must be a whole number from 1 to 16; it is 99.")).to_be_visible()
+    expect(start).to_be_disabled()
+    number(page, "t_heads", 2)
+    expect(start).to_be_enabled()
+
+
+def test_a_renamed_run_keeps_its_panel_open_and_shows_its_new_name_everywhere(page, server, server_runs_dir):
+    from kit import save_old_run
+
+    save_old_run(server_runs_dir, "rename-me")
+    open_train(page, server)
+    page.get_by_role("combobox", name="Run").click()
+    page.get_by_role("option", name="rename-me · tiny · 2 heads").click()
+    idle(page)
+    box = page.locator(".st-key-name_rename-me input")
+    box.fill("my best run")
+    box.press("Enter")
+    idle(page)
+    page.locator(".st-key-rename_run button").click()
+    idle(page)
+    page.get_by_role("combobox", name="Dataset").click()  # any next click, as a person would make
+    page.keyboard.press("Escape")
+    idle(page)
+    expect(box).to_be_visible()  # the run's panel stayed open
+    expect(page.get_by_role("combobox", name="Run")).to_have_value("my best run · tiny · 2 heads")
+    page.get_by_role("combobox", name="Model").click()
+    expect(page.get_by_role("option", name="my best run · tiny · 2 heads")).to_be_visible()

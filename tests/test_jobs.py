@@ -113,7 +113,7 @@ def test_nan_loss_fails_with_an_explanation_and_saves_nothing(tmp_path, monkeypa
     job.join(30)
     snap = job.snapshot()
     assert snap.state == "failed"
-    assert "loss became nan" in snap.message and "learning rate 10x smaller" in snap.message
+    assert "loss became nan" in snap.message and "Try a learning rate of 0.0002." in snap.message
     assert "Nothing was saved" in snap.message and list(tmp_path.iterdir()) == []
 
 
@@ -122,7 +122,7 @@ def test_a_huge_learning_rate_is_stopped_as_diverged(tmp_path):
     job.join(30)
     snap = job.snapshot()
     assert snap.state == "failed", snap.message
-    assert "diverged" in snap.message and "Try a learning rate 10x smaller (1)" in snap.message
+    assert "diverged" in snap.message and "Try a learning rate of 0.01." in snap.message  # not 1: "very large"
     assert len(snap.epochs) < 50 and list(tmp_path.iterdir()) == []
 
 
@@ -185,6 +185,34 @@ def test_check_explains_bad_combinations():
     assert check(JobSpec("tweets", dict(d_model=64, num_heads=4))) == ([], [])
     _, warnings = check(JobSpec("tweets", MODEL, TrainConfig(lr=10.0)))
     assert "NaN" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "field, model, train, label",
+    [
+        ("heads", dict(num_heads=17), {}, "Heads must be a whole number from 1 to 16; it is 17."),
+        ("heads", dict(num_heads=0), {}, "Heads must be a whole number from 1 to 16; it is 0."),
+        ("layers", dict(num_layers=5), {}, "Layers must be a whole number from 1 to 4; it is 5."),
+        ("d_model", dict(d_model=512), {}, "d_model must be a whole number from 8 to 256; it is 512."),
+        ("epochs", {}, dict(epochs=501), "Epochs (at most) must be a whole number from 1 to 500; it is 501."),
+        ("seed", {}, dict(seed=-1), "Seed must be a whole number from 0 to 2,147,483,647; it is -1."),
+    ],
+)
+def test_check_names_a_field_outside_its_range(field, model, train, label):
+    errors, _ = check(JobSpec("tweets", dict(d_model=64, num_heads=4, num_layers=1) | model, TrainConfig(**train)))
+    assert len(errors) == 1 and errors[0].startswith(label)
+
+
+def test_check_accepts_the_ends_of_every_range():
+    for model, train in [(dict(d_model=8, num_heads=1, num_layers=1), dict(epochs=1, patience=1, seed=0)),
+                         (dict(d_model=256, num_heads=16, num_layers=4), dict(epochs=500, patience=500))]:  # fmt: skip
+        assert check(JobSpec("tweets", model, TrainConfig(**train))) == ([], [])
+
+
+def test_check_warns_when_an_uploads_validation_or_test_split_is_tiny():
+    _, warnings = check(JobSpec("tiny", MODEL, TrainConfig(), tiny(20)))  # 2 validation and 2 test texts
+    assert "the validation split has 2 texts and the test split has 2 texts" in warnings[0]
+    assert check(JobSpec("tiny", MODEL, TrainConfig(), tiny(200))) == ([], [])  # 20 each: enough
 
 
 # --- run folders --------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 """Run folders: save/load round trip, atomic writes, and clear errors for broken checkpoints."""
 
+import json
 import pickle
 
 import pytest
 import torch
 
 from attention.model import AttentionClassifier, ModelConfig
-from attention.runs import CheckpointError, list_runs, load_run, save_run
+from attention.runs import CheckpointError, list_runs, load_run, run_label, runs_table, save_run, write_json
 from attention.tokenizer import Tokenizer
 
 
@@ -84,3 +85,19 @@ def test_weights_of_another_shape_are_refused(tmp_path):
     )
     with pytest.raises(CheckpointError, match="does not match"):
         load_run(tmp_path / "b")
+
+
+def test_runs_are_labelled_so_that_two_alike_runs_can_be_told_apart(tmp_path):
+    from kit import save_old_run
+
+    for folder, acc in (("a", 0.8), ("b", 0.8), ("c", 0.75)):  # same name, dataset and heads
+        save_old_run(tmp_path, folder)
+        cfg = json.loads((tmp_path / folder / "config.json").read_text())
+        write_json(tmp_path / folder / "config.json", dict(cfg, name="tiny · 2 heads", created="2026-12-02 07:40:11"))
+        write_json(tmp_path / folder / "metrics.json", dict(test=dict(accuracy=acc, macro_f1=acc)))
+    labels = {r["folder"]: r["label"] for r in runs_table([tmp_path])}
+    assert labels["c"] == "tiny · 2 heads · 75.0% test · 12-02 07:40"
+    assert labels["a"] == "tiny · 2 heads · 80.0% test · 12-02 07:40 · a"  # a and b alike but for the folder
+    assert len(set(labels.values())) == 3
+    row = runs_table([tmp_path])[0] | dict(name="my run", layers=2, shipped=True)
+    assert run_label(row) == "my run · tiny · 2 heads · 2 layers · 75.0% test · shipped"

@@ -104,16 +104,21 @@ def test_a_bad_upload_says_what_is_wrong_and_trains_nothing(case, runs_dir):
     assert list(runs_dir.iterdir()) == []
 
 
-def test_a_tiny_training_ends_with_curves_confusion_matrix_and_table(runs_dir):
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_tiny_training_ends_with_curves_confusion_matrix_and_table(runs_dir, layers):
     at = upload(train_page(), tiny_csv(300, noise=0.3))
+    at.number_input(key="t_heads").set_value(2).run()
     at.number_input(key="t_dmodel").set_value(16).run()
+    at.number_input(key="t_layers").set_value(layers).run()
     at.number_input(key="t_epochs").set_value(3).run()
     at.button(key="start_training").click().run()
     assert not at.exception
     at = run_until(at, saved)
     assert not at.exception
     folder = next(runs_dir.iterdir()).name
-    assert folder.startswith("data-4h-") and folder in at.success[0].value.replace("\\", "")
+    assert folder.startswith("data-2h-") and folder in at.success[0].value.replace("\\", "")
+    probe_layers = [s for s in at.segmented_control if s.key == "live_l"]
+    assert len(probe_layers) == (layers > 1) and (layers == 1 or probe_layers[0].options == ["1", "2"])
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     curves = [c for c in charts if any(t.get("name") == "val loss" for t in c["data"])]
     assert len(curves[0]["data"][0]["y"]["bdata"]) > 0 or len(curves[0]["data"][0]["y"]) > 0
@@ -127,6 +132,10 @@ def test_a_tiny_training_ends_with_curves_confusion_matrix_and_table(runs_dir):
     assert (mistakes["true"] != mistakes["predicted"]).all() and len(mistakes) > 0
     link, text = mistakes["explore"].iloc[0], mistakes["text"].iloc[0]
     assert link.endswith(f"?model={folder}&text={quote(text)}")
+    at.selectbox(key="run_pick").set_value(folder).run()  # the saved run opens with its probes and reports
+    assert not at.exception
+    assert len([s for s in at.segmented_control if s.key == "run_l"]) == (layers > 1)
+    assert sum("precision" in d.value.columns for d in at.dataframe) == 2  # this session's training and the run
 
 
 def test_a_diverging_learning_rate_stops_with_advice(runs_dir):
@@ -137,7 +146,7 @@ def test_a_diverging_learning_rate_stops_with_advice(runs_dir):
     assert "NaN" in at.warning[0].value  # warned before starting
     at.button(key="start_training").click().run()
     at = run_until(at, lambda a: bool(a.error))
-    assert "diverged" in at.error[0].value and "learning rate 10x smaller" in at.error[0].value
+    assert "diverged" in at.error[0].value and "Try a learning rate of 0.01." in at.error[0].value
     assert list(runs_dir.iterdir()) == []
 
 
