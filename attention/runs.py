@@ -270,5 +270,5 @@ def run_label(row):
         parts.append(f"{layers} layers")
     if row["test_acc"] is not None:
         parts.append(f"{row['test_acc']:.1%} test")
-    parts.append("shipped" if row["shipped"] else row["created"][5:16])
+    parts.append("" if row["shipped"] else row["created"][5:16])  # a shipped model: its name says enough
     return " · ".join(p for p in parts if p)

@@ -34,13 +34,13 @@ with right:
     sib = ui.siblings(name)
     if len(sib) > 1:
         st.session_state["heads"] = cfg.num_heads
-        st.segmented_control("Heads", list(sib), key="heads", on_change=ui.switch_heads, args=(sib,))
+        st.segmented_control("Heads", list(sib), key="heads", on_change=ui.switch_heads, args=(sib,), wrap=True)
         verdict = heads_sentence(load_results(), run.meta.get("dataset"))
         if verdict:
             st.caption(verdict + " (Shipped models, one training seed each.)")
     layer = 1
     if cfg.num_layers > 1:
-        layer = st.segmented_control("Layer", list(range(1, cfg.num_layers + 1)), key="layer") or 1
+        layer = st.segmented_control("Layer", list(range(1, cfg.num_layers + 1)), key="layer", wrap=True) or 1
     st.caption(f"This model was trained with: **{ui.trained_masks(cfg)}**.")
     c1, c2, c3 = st.columns(3)
     pad = c1.slider("Pad to length", 0, cfg.max_len, key="pad", help="Add <pad> tokens up to this length.")
@@ -59,10 +59,11 @@ with right:
         format_func=lambda i: ui.md_escape(f"{base.tokens[i]}{' ?' * base.unknown[i]}"),
         selection_mode="multi",
         key="hide",
+        wrap=True,  # in a column a row of options scrolls sideways, hiding most of them
     )
     head_names = [f"L{li + 1}H{h + 1}" for li in range(cfg.num_layers) for h in range(cfg.num_heads)]
     ui.keep_options("off", head_names)
-    off = st.pills("Switch heads off", head_names, selection_mode="multi", key="off")
+    off = st.pills("Switch heads off", head_names, selection_mode="multi", key="off", wrap=True)
 
 masks = Masks(pad, padmask, causal, tuple(hide), tuple(ui.head_pairs(off)))
 now = analyze(run.model, run.tokenizer, text, masks)
@@ -89,7 +90,7 @@ st.subheader(f"Layer {layer}: every head's attention")
 focus_opts = ["all"] + ["avg"] * (cfg.num_heads > 1) + [f"h{h + 1}" for h in range(cfg.num_heads)]
 ui.keep_options("focus", focus_opts, single=True)
 c1, c2 = st.columns([3, 2])
-focus = c1.segmented_control("Show", focus_opts, key="focus", format_func=ui.focus_label) or "all"
+focus = c1.segmented_control("Show", focus_opts, key="focus", format_func=ui.focus_label, wrap=True) or "all"
 view = "weights"
 if changed:
     view = c2.segmented_control("Colour", ["weights", "difference"], key="view", default="weights") or "weights"

@@ -50,10 +50,10 @@ if not text.strip():
 cols = st.columns([1, 2, 2] if cfg.num_layers > 1 else [2, 2])
 layer = 1
 if cfg.num_layers > 1:
-    layer = cols[-3].segmented_control("Layer", list(range(1, cfg.num_layers + 1)), key="layer") or 1
+    layer = cols[-3].segmented_control("Layer", list(range(1, cfg.num_layers + 1)), key="layer", wrap=True) or 1
 ui.keep_options("head", list(range(1, cfg.num_heads + 1)), single=True)
 ss.setdefault("head", 1)
-head = cols[-2].segmented_control("Head", list(range(1, cfg.num_heads + 1)), key="head") or 1
+head = cols[-2].segmented_control("Head", list(range(1, cfg.num_heads + 1)), key="head", wrap=True) or 1
 nopos = cols[-1].toggle("Remove positional encoding", key="nopos", disabled=cfg.positional == "none")
 c1, c2, c3 = st.columns(3)
 pad = c1.slider("Pad to length", 0, cfg.max_len, key="pad", help="Add <pad> tokens up to this length.")

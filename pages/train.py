@@ -190,7 +190,9 @@ def draw_probes(v, prefix, source):
     layer = 0
     if len(layers) > 1:
         one_based = lambda x: f"{x + 1}"  # a label must be a string: an int crashed the page
-        layer = st.segmented_control("Layer", range(len(layers)), format_func=one_based, key=f"{prefix}_l") or 0
+        layer = (
+            st.segmented_control("Layer", range(len(layers)), format_func=one_based, key=f"{prefix}_l", wrap=True) or 0
+        )
     w = layers[layer]
     fig = memo((source, "probe", epoch, i, layer), lambda: figures.attention_grid(w, v.probe_tokens[i], cols=2))
     st.plotly_chart(fig, key=f"{prefix}_probes", config={"displayModeBar": False})

@@ -2,6 +2,7 @@
 
 from urllib.parse import parse_qs, urlencode, urlparse
 
+import pytest
 from playwright.sync_api import expect
 
 GRIDS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
@@ -96,3 +97,43 @@ def test_html_in_text_is_shown_not_run(page, server):
     page.wait_for_timeout(500)
     assert dialogs == []
     expect(page.get_by_label("Sentence")).to_have_value("<script>alert(1)</script><img src=x onerror=alert(2)>")
+
+
+HIDDEN_OPTIONS_JS = """() => [...document.querySelectorAll('[data-testid=stButtonGroup]')].map(g => {
+  const box = g.getBoundingClientRect(), main = document.querySelector('[data-testid=stMain]').getBoundingClientRect();
+  const out = [...g.querySelectorAll('button')].filter(b => {
+    const r = b.getBoundingClientRect();
+    return r.right > Math.min(box.right, main.right) + 1 || r.left < Math.max(box.left, main.left) - 1;
+  });
+  return out.map(b => b.textContent);
+}).flat()"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_every_option_of_a_big_model_is_on_screen_without_scrolling_sideways(browser, server, server_runs_dir, width):
+    big_model(server_runs_dir)
+    page = browser.new_context(viewport={"width": width, "height": 1000}).new_page()
+    try:
+        open_app(page, server, model="big-4x16", text="the flight was not good at all", pad=12)
+        expect(page.locator(".st-key-off button")).to_have_count(64, timeout=30_000)
+        expect(page.locator(".st-key-hide button")).to_have_count(12)  # 7 words and 5 <pad>
+        expect(page.locator(".st-key-focus button")).to_have_count(18)  # all, average, 16 heads
+        assert page.evaluate(HIDDEN_OPTIONS_JS) == []
+    finally:
+        page.context.close()
+
+
+def big_model(runs_dir):
+    """A 4-layer x 16-head model (untrained: the test is about the controls, not the prediction)."""
+    import torch
+
+    from attention import runs
+    from attention.model import AttentionClassifier, ModelConfig
+    from attention.tokenizer import Tokenizer
+
+    if (runs_dir / "big-4x16").exists():
+        return
+    tok = Tokenizer.build(["the flight was not good at all"], min_freq=1)
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=len(tok), num_classes=2, d_model=64, num_heads=16, num_layers=4)
+    runs.save_run(runs_dir / "big-4x16", AttentionClassifier(cfg), tok, ["neg", "pos"], dict(dataset="tiny"))

@@ -100,4 +100,4 @@ def test_runs_are_labelled_so_that_two_alike_runs_can_be_told_apart(tmp_path):
     assert labels["a"] == "tiny · 2 heads · 80.0% test · 12-02 07:40 · a"  # a and b alike but for the folder
     assert len(set(labels.values())) == 3
     row = runs_table([tmp_path])[0] | dict(name="my run", layers=2, shipped=True)
-    assert run_label(row) == "my run · tiny · 2 heads · 2 layers · 75.0% test · shipped"
+    assert run_label(row) == "my run · tiny · 2 heads · 2 layers · 75.0% test"
