@@ -19,6 +19,30 @@ EXAMPLES = {
 }
 
 
+# What each built-in model learned from, and what it is likely to get wrong: said next to every prediction.
+SCOPE = {
+    "tweets": (
+        "about 21,000 tweets about airlines, brands and events, labelled negative, neutral or positive",
+        "It knows that world: sentences on other topics are often misread (plain statements tend to come out "
+        "negative), and so are negations such as “not bad” and sarcasm.",
+    ),
+    "bbc": (
+        "about 1,700 BBC News headlines from 2004–05 in five topics",
+        "Anything that is not a news headline is often misread, and it always answers with one of the five topics.",
+    ),
+    "synthetic": (
+        "made-up sentences where the label says which side of “vs” has the larger number",
+        "Only sentences of that form mean anything to it; any other sentence gets an arbitrary answer.",
+    ),
+}
+
+
+def scope_note(dataset: str) -> str:
+    """One or two plain sentences: what a model trained on `dataset` learned from, and where it goes wrong."""
+    what, risk = SCOPE.get(dataset, (f"an uploaded file ({dataset})", "Text unlike that file is likely misread."))
+    return f"This model learned from {what}. {risk}"
+
+
 @dataclass(frozen=True)
 class Masks:
     """What the person switched on. pad_mask/causal None = as the model was trained."""
@@ -96,9 +120,21 @@ def analyze(model, tokenizer, text: str, masks: Masks = Masks()) -> Analysis:
     )
 
 
-def is_default(masks: Masks, cfg) -> bool:
-    """True when the masks are exactly the ones the model was trained with (no extras)."""
-    return resolve(masks, cfg) == resolve(Masks(pad_to=masks.pad_to), cfg)
+UNSURE_BELOW = 0.6  # top probability under this: no class clearly wins (above it, the runner-up is 20+ points behind)
+UNKNOWN_SHARE = 0.25  # this share of the words unknown to the model or more
+
+
+def doubts(a: Analysis) -> list[str]:
+    """Plain reasons to doubt a prediction (empty when none): no clear winner, or many unknown words."""
+    top = float(a.probs.max())
+    words = [u for t, u in zip(a.tokens, a.unknown) if t != PAD]
+    unknown = sum(words)
+    out = []
+    if top < UNSURE_BELOW:
+        out.append(f"no class reaches {UNSURE_BELOW:.0%} (the likeliest has {top:.0%})")
+    if words and unknown / len(words) >= UNKNOWN_SHARE:
+        out.append(f"{unknown} of its {len(words)} words are unknown to the model")
+    return out
 
 
 def export_json(a: Analysis, classes, model_name: str, text: str) -> str:

@@ -4,7 +4,7 @@ import streamlit as st
 
 import ui
 from attention import figures
-from attention.explore import EXAMPLES, MAX_CHARS, Masks, analyze, export_csv, export_json, panels
+from attention.explore import EXAMPLES, MAX_CHARS, Masks, analyze, doubts, export_csv, export_json, panels, scope_note
 from attention.results import heads_sentence, load_results
 
 ui.ensure_router()
@@ -70,9 +70,12 @@ now = analyze(run.model, run.tokenizer, text, masks)
 changed = now.masks != base.masks
 
 with left:
-    p = now.probs[now.pred]
-    st.metric("Prediction", ui.md_escape(run.classes[now.pred]))
+    p, why = now.probs[now.pred], doubts(now)
+    st.metric("Prediction (uncertain)" if why else "Prediction", ui.md_escape(run.classes[now.pred]))
     st.caption(f"{p:.0%} probability")
+    if why:
+        st.warning(f"Take this one with care: {'; '.join(why)}.")
+    st.caption(ui.md_escape(scope_note(run.meta.get("dataset", "?"))))
     if changed:
         before = run.classes[base.pred]
         if base.pred != now.pred:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from attention.explore import Masks, analyze, export_csv, export_json, is_default, panels
+from attention.explore import Analysis, Masks, analyze, doubts, export_csv, export_json, panels
 from attention.model import AttentionClassifier, ModelConfig
-from attention.tokenizer import Tokenizer
+from attention.tokenizer import PAD, Tokenizer
 
 TOK = Tokenizer.build(["the cat sat on the mat", "a dog ran", "the dog sat"], min_freq=1)
 
@@ -64,7 +64,7 @@ def test_as_trained_defaults_follow_the_model_config():
     m = model(causal=True, pad_mask=False)
     a = analyze(m, TOK, "the cat", Masks(pad_to=4))
     assert a.masks.causal is True and a.masks.pad_mask is False
-    assert is_default(Masks(pad_to=4), m.cfg) and not is_default(Masks(causal=False), m.cfg)
+    assert analyze(m, TOK, "the cat", Masks(pad_to=4, causal=False)).masks.causal is False
 
 
 def test_bad_input():
@@ -106,3 +106,34 @@ def test_panels():
     assert single.shape == (1, 3, 3) and titles1 == ["head 1"]  # one head: no separate average
     _, marked, _ = panels(w, off=[1])
     assert marked[1] == "head 2 (off: output unused)" and marked[0] == "head 1"
+
+
+def analysis(probs, tokens=("a", "b", "c", "d"), unknown=(False,) * 4):
+    probs = np.asarray(probs, np.float32)
+    return Analysis(list(tokens), list(unknown), 0, 0, probs, [])
+
+
+@pytest.mark.parametrize(
+    "probs, unknown, said",
+    [
+        ([0.61, 0.39], (False,) * 4, []),  # a clear enough winner, every word known
+        ([0.59, 0.41], (False,) * 4, ["no class reaches 60% (the likeliest has 59%)"]),
+        ([0.62, 0.30, 0.08], (False,) * 4, []),  # 32 points apart
+        ([0.55, 0.44, 0.01], (False,) * 4, ["no class reaches 60% (the likeliest has 55%)"]),
+        (
+            [0.3, 0.3, 0.4],
+            (True,) * 4,
+            ["no class reaches 60% (the likeliest has 40%)", "4 of its 4 words are unknown to the model"],
+        ),
+        ([0.9, 0.1], (True, False, False, False), ["1 of its 4 words are unknown to the model"]),
+        ([0.9, 0.1], (True, False, False, False, False), []),  # 1 of 5 is under a quarter
+    ],
+)
+def test_a_prediction_is_doubted_for_a_weak_or_close_winner_or_many_unknown_words(probs, unknown, said):
+    tokens = ["w"] * len(unknown)
+    assert doubts(analysis(probs, tokens, unknown)) == said
+
+
+def test_pad_tokens_do_not_count_as_words_when_doubting():
+    a = analysis([0.9, 0.1], ["w", "?", PAD, PAD], [False, True, False, False])
+    assert doubts(a) == ["1 of its 2 words are unknown to the model"]

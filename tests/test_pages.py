@@ -54,3 +54,15 @@ def test_masks_change_the_computation_and_are_reported():
     w = grid["data"][0]
     assert w["x"][-1] == "7:<pad>"
     assert any(m.value.startswith(("Your masks flipped", "Same class")) for m in [*at.error, *at.success])
+
+
+def test_the_prediction_says_what_the_model_learned_from_and_when_to_doubt_it():
+    at = app(text="the flight was not good at all").run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "learned from about 21,000 tweets about airlines" in captions and "often misread" in captions
+    assert at.metric[0].label == "Prediction" and not any("Take this one with care" in w.value for w in at.warning)
+    at = app(text="zyxq blorp wibble quux flight").run()  # 4 of 5 words unknown
+    assert at.metric[0].label == "Prediction (uncertain)"
+    assert any("4 of its 5 words are unknown to the model" in w.value for w in at.warning)
+    at = app(model="synthetic-2h", text="the dog 4 sat 3 vs 8 on a mat").run()
+    assert "which side of “vs” has the larger number" in " ".join(c.value for c in at.caption)
