@@ -152,16 +152,26 @@ def parse_flag(raw):
     return raw == "on"
 
 
+def whole_number(raw):
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("expected a whole number such as 2") from None
+
+
 def parse_ints(raw):
-    return [int(x) for x in raw.split(",") if x] if raw else []
+    try:
+        return [int(x) for x in raw.split(",") if x] if raw else []
+    except ValueError:
+        raise ValueError("expected token positions such as 0,3") from None
 
 
 URL_PARSERS = dict(  # ?key=value -> session_state value; a ValueError means "ignore it, with a notice"
-    text=lambda raw: raw[:5000],
-    layer=int,
-    head=int,
-    row=int,
-    pad=int,
+    text=str,  # all of it, so the page can say how much the model leaves out
+    layer=whole_number,
+    head=whole_number,
+    row=whole_number,
+    pad=whole_number,
     padmask=parse_flag,
     causal=parse_flag,
     nopos=parse_flag,
@@ -189,7 +199,7 @@ def read_url_once(page, parsers):
         try:
             st.session_state[key] = parse(raw)
         except ValueError as e:
-            notices().append(f"Ignored ?{key}={raw[:40]!r} in the link: {e}. Using the default.")
+            notices().append(f"Ignored {key}={raw[:40]!r} in the link: {e}. Using the default instead.")
 
 
 def write_url(values, defaults):

@@ -185,7 +185,7 @@ def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, sh
             on_epoch(record)
         if history["stopped"] == "user":
             break
-        if bad_epochs >= cfg.patience:
+        if bad_epochs >= cfg.patience and epoch < cfg.epochs:  # at the last epoch it simply finished
             history["stopped"] = "early_stopping"
             break
     if best_state is not None:

@@ -12,9 +12,11 @@ ui.ensure_router()
 
 st.title("Heads lab")
 st.caption(
-    "The seed material claims one head → several heads lifts accuracy from 72% to 80%. "
-    "Here the same model is trained with 1, 2, 4 and 8 heads on the same data, steps and seeds, so you can check."
+    "Do more attention heads make a better model, and what does each head do? First, the same model trained with "
+    "1, 2, 4 and 8 heads on the same data, steps and seeds, compared. Then the model in the sidebar taken apart "
+    "head by head: remove one, prune several, see which sentences change and where each head looks."
 )
+ui.show_notices()
 
 # --- 1. the head-count experiment ---------------------------------------------------------------
 st.header("Does the number of heads matter?")

@@ -300,6 +300,7 @@ st.caption(
     "Choose data and a model, press Start and watch it learn: loss and accuracy, where each head looks, "
     "and which classes it confuses. Every run is saved and appears in the model picker."
 )
+ui.show_notices()
 box = ui.job_box()
 job = box.job
 snap = job.snapshot() if job else None

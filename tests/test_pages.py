@@ -66,3 +66,24 @@ def test_the_prediction_says_what_the_model_learned_from_and_when_to_doubt_it():
     assert any("4 of its 5 words are unknown to the model" in w.value for w in at.warning)
     at = app(model="synthetic-2h", text="the dog 4 sat 3 vs 8 on a mat").run()
     assert "which side of “vs” has the larger number" in " ".join(c.value for c in at.caption)
+
+
+def test_link_notices_say_what_was_expected_in_plain_words():
+    at = app(text="good", layer="x", hide="a,b").run()
+    notes = " ".join(w.value for w in at.warning)
+    assert "layer='x' in the link: expected a whole number such as 2" in notes
+    assert "hide='a,b' in the link: expected token positions such as 0,3" in notes
+    assert "invalid literal" not in notes
+
+
+@pytest.mark.parametrize("page", ["pages/heads.py", "pages/train.py", "pages/inside.py"])
+def test_a_bad_model_in_a_link_is_reported_on_the_page_it_opens(page):
+    at = app(model="nope")
+    at.switch_page(page).run()
+    assert not at.exception
+    assert any("There is no model called “nope”" in w.value for w in at.warning)
+
+
+def test_a_link_longer_than_the_model_reads_reports_what_it_cut():
+    at = app(text="ab " * 3334).run()  # 10,002 characters
+    assert any("8,002 characters past the first 2,000" in w.value for w in at.warning)

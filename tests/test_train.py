@@ -87,6 +87,13 @@ def test_early_stopping_on_validation_loss():
     assert losses[best - 1] == min(losses) and len(losses) == best + 2
 
 
+@pytest.mark.parametrize("epochs, stopped", [(2, "completed"), (3, "early_stopping")])
+def test_running_out_of_patience_at_the_last_epoch_is_finishing_not_stopping_early(epochs, stopped):
+    model, data, cfg = tiny(TrainConfig(epochs=epochs, batch_size=4, lr=0.0, weight_decay=0.0, patience=1, min_freq=1))
+    history = fit(model, data, cfg)  # lr 0: epoch 2 is no better than epoch 1, so patience 1 runs out there
+    assert history["stopped"] == stopped and len(history["epochs"]) == 2
+
+
 def test_nan_loss_stops_with_a_clear_error():
     model, data, cfg = tiny(TrainConfig(epochs=5, batch_size=4, lr=1e9, grad_clip=1e12, min_freq=1))
     with torch.no_grad():
