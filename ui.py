@@ -103,7 +103,8 @@ def run_label(folder):
 
 def model_picker():
     """Sidebar model picker. A shared link's ?model= is read once per session. Returns the chosen name."""
-    names = list(catalog())
+    labels = {folder: row["label"] for folder, row in catalog().items()}
+    names = list(labels)
     if not names:
         st.sidebar.error("No models found: run `make models` or train one on the Train page.")
         st.stop()
@@ -113,7 +114,7 @@ def model_picker():
             notices().append(f"There is no model called “{want}”; showing the default model instead.")
         default = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
         st.session_state["model"] = want if want in names else default
-    return st.sidebar.selectbox("Model", names, key="model", format_func=run_label)
+    return st.sidebar.selectbox("Model", names, key="model", format_func=labels.get)
 
 
 def siblings(name):

@@ -191,10 +191,20 @@ def load_dataset(name: str, seed: int = 0) -> TextDataset:
 # --- CSV uploads ------------------------------------------------------------------------------
 
 
+# .xlsx and .ods are zip archives; .xls is an OLE2 compound file.
+SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
 def _decode(data: bytes, max_bytes: int) -> str:
     """Check the size and encoding of an upload and return its text."""
     if len(data) > max_bytes:
         raise DataError(f"The file is {len(data):,} bytes; the limit is {max_bytes:,} bytes ({max_bytes / 1e6:g} MB).")
+    if data.startswith(SPREADSHEET_MAGIC):
+        raise DataError(
+            "This looks like a spreadsheet (an Excel or OpenDocument file), not a CSV file, even if its name ends in "
+            ".csv. Open it in your spreadsheet program and save it as CSV: in Excel, File → Save As → 'CSV UTF-8 "
+            "(Comma delimited)'; in LibreOffice or Google Sheets, save or download as CSV."
+        )
     try:
         text = data.decode("utf-8-sig")  # -sig: Excel starts UTF-8 files with a byte-order mark
     except UnicodeDecodeError as e:
