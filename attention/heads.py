@@ -153,14 +153,26 @@ def verdict(a_name, a, b_name, b, unit="points"):
 
 
 def validation_of(run, limit=None):
-    """The run's validation split encoded with its own tokenizer: (Encoded, texts). DataError if it can't be rebuilt."""
-    from attention.data import load_dataset
+    """The run's validation split encoded with its own tokenizer: (Encoded, texts). DataError if it can't be rebuilt.
+
+    A run trained on an upload keeps its split in its folder; a built-in dataset is rebuilt with the run's seed.
+    """
+    from attention.data import DATASETS, DataError, Split, load_dataset
+    from attention.runs import read_validation
     from attention.train import encode
 
     name = run.meta.get("dataset")
-    seed = run.meta.get("train", {}).get("seed", 0)
-    ds = load_dataset(name, seed=seed)
-    split = ds.val if limit is None else type(ds.val)(ds.val.texts[:limit], ds.val.labels[:limit])
+    saved = read_validation(run.path)
+    if saved is not None:
+        split = Split(saved["texts"], saved["labels"])
+    elif name in DATASETS:
+        split = load_dataset(name, seed=run.meta.get("train", {}).get("seed", 0)).val
+    else:
+        raise DataError(
+            f"this run was trained on an uploaded file ({name}) before runs kept their validation texts, so there "
+            "is nothing to measure its heads on. Train it again on the Train page to analyse it here"
+        )
+    split = split if limit is None else Split(split.texts[:limit], split.labels[:limit])
     return encode(run.tokenizer, split, run.model.cfg.max_len), split.texts
 
 

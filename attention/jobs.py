@@ -285,8 +285,9 @@ class TrainJob:
             created=time.strftime("%Y-%m-%d %H:%M:%S"),
             note=note,
         )
+        own_val = dict(texts=p.val_texts, labels=p.val_labels) if self.spec.upload is not None else None
         path = save_new_run(self.runs_dir, f"{dataset.name}-{heads}h", model, data.tokenizer, data.classes, meta,
-                            history, metrics)  # fmt: skip
+                            history, metrics, own_val)  # fmt: skip
         state = "stopped" if history["stopped"] == "user" else "done"
         self._set(state=state, test_report=rep_test, run_path=str(path), run_name=path.name, message=note)
 

@@ -26,6 +26,7 @@ from attention.tokenizer import Tokenizer
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"  # shipped defaults, in git
 RUNS_DIR = Path(os.environ.get("ATTENTION_RUNS_DIR", ROOT / "runs"))  # the user's runs
+VALIDATION = "validation.json"  # an upload's validation split, kept with its run (never in the zip)
 
 
 class CheckpointError(ValueError):
@@ -66,8 +67,11 @@ def write_json(path: Path, obj):
     write_atomic(path, json.dumps(obj, indent=1).encode())
 
 
-def save_run(path, model, tokenizer, classes, meta=None, history=None, metrics=None):
-    """Save a run folder. Builds it beside the target and renames it into place, so a crash leaves the old run whole."""
+def save_run(path, model, tokenizer, classes, meta=None, history=None, metrics=None, validation=None):
+    """Save a run folder. Builds it beside the target and renames it into place, so a crash leaves the old run whole.
+
+    validation: {"texts": [...], "labels": [...]} of a run trained on an upload, so the Heads lab can measure it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
@@ -82,6 +86,8 @@ def save_run(path, model, tokenizer, classes, meta=None, history=None, metrics=N
         write_atomic(tmp / "vocab.json", tokenizer.to_json().encode())
         write_json(tmp / "history.json", history or {})
         write_json(tmp / "metrics.json", metrics or {})
+        if validation is not None:
+            write_json(tmp / VALIDATION, validation)
         if path.exists():  # swap: old aside, new in, old removed
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -145,6 +151,19 @@ def _check_sizes(cfg, tokenizer, classes):
         raise ValueError(f"config.json names {len(classes)} classes but the model has {cfg.num_classes} outputs")
 
 
+def read_validation(path):
+    """The validation split saved with a run trained on an upload, {"texts", "labels"}, or None if there is none."""
+    path = Path(path) / VALIDATION
+    if not path.exists():
+        return None
+    split = _read_json(path)
+    texts, labels = split.get("texts"), split.get("labels")
+    ok = isinstance(texts, list) and isinstance(labels, list) and len(texts) == len(labels)
+    if not (ok and all(isinstance(t, str) for t in texts) and all(isinstance(y, int) for y in labels)):
+        raise CheckpointError(f"{VALIDATION} in {path.parent} is not a list of texts with one label each")
+    return split
+
+
 def read_config(path) -> dict:
     """A run's config.json alone (cheap: no weights), for pickers and tables."""
     return _read_json(Path(path) / "config.json")
@@ -170,7 +189,7 @@ def slug(text):
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "run"
 
 
-def save_new_run(runs_dir, base, model, tokenizer, classes, meta, history, metrics) -> Path:
+def save_new_run(runs_dir, base, model, tokenizer, classes, meta, history, metrics, validation=None) -> Path:
     """Save under a new, readable, unique folder: '<base>-YYYYmmdd-HHMM', then '-2', '-3'... if taken."""
     runs_dir = Path(runs_dir or RUNS_DIR)
     stem = f"{slug(base)}-{time.strftime('%Y%m%d-%H%M')}"
@@ -179,7 +198,7 @@ def save_new_run(runs_dir, base, model, tokenizer, classes, meta, history, metri
         while path.exists():
             n += 1
             path = runs_dir / f"{stem}-{n}"
-        return save_run(path, model, tokenizer, classes, meta, history, metrics)
+        return save_run(path, model, tokenizer, classes, meta, history, metrics, validation)
 
 
 def is_shipped(path) -> bool:
@@ -221,7 +240,7 @@ def zip_run(path) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for f in sorted(path.iterdir()):
-            if f.is_file() and not f.name.startswith("."):
+            if f.is_file() and not f.name.startswith(".") and f.name != VALIDATION:  # the upload's texts stay here
                 z.write(f, f"{path.name}/{f.name}")
     return buf.getvalue()
 

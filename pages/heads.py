@@ -7,6 +7,7 @@ import streamlit as st
 import ui
 from attention import experiment, heads, lab_figures, synthetic
 from attention.data import DataError
+from attention.runs import CheckpointError
 
 ui.ensure_router()
 
@@ -67,8 +68,8 @@ def report(name, mtime):
 
 try:
     rep = report(name, ui.run_mtime(name))
-except DataError as e:
-    st.info(f"This model's dataset cannot be rebuilt here ({e}); the lab needs its validation split.")
+except (DataError, CheckpointError) as e:
+    st.info(f"The lab cannot analyse this model: {ui.md_escape(str(e))}.")
     st.stop()
 
 full, rows = rep["full"], rep["rows"]

@@ -35,3 +35,35 @@ def test_tweets_model_shows_saved_experiment_and_diagnostics():
     assert any("heads" in s and "1 head by" in s for s in sentences)
     diag = next(d.value for d in at.dataframe if "entropy (nats)" in d.value.columns)
     assert len(diag) == 4 and (diag["entropy (nats)"] >= 0).all()
+
+
+def test_a_run_trained_on_an_upload_keeps_its_validation_split_privately_and_the_lab_analyses_it(runs_dir):
+    import zipfile
+    from io import BytesIO
+
+    from test_jobs import spec
+
+    from attention import jobs, runs
+
+    job = jobs.TrainJob(spec(n=200, epochs=1), runs_dir=runs_dir, slots=jobs.Slots(1)).start()
+    assert job.join(60)
+    snap = job.snapshot()
+    folder = runs_dir / snap.run_name
+    kept = runs.read_validation(folder)
+    assert kept == dict(texts=snap.val_texts, labels=snap.val_labels) and len(kept["texts"]) == 20
+    names = zipfile.ZipFile(BytesIO(runs.zip_run(folder))).namelist()
+    assert f"{folder.name}/config.json" in names and not any("validation" in n for n in names)  # not handed out
+    at = open_lab(snap.run_name)
+    assert not at.exception and not [i for i in at.info if "cannot analyse" in i.value]
+    diag = next(d.value for d in at.dataframe if "entropy (nats)" in d.value.columns)
+    assert len(diag) == spec().model["num_heads"]  # every head measured on the kept split
+
+
+def test_an_old_upload_run_without_its_split_says_why_the_lab_cannot_analyse_it(runs_dir):
+    from kit import save_old_run
+
+    save_old_run(runs_dir, "old-upload")
+    at = open_lab("old-upload")
+    assert not at.exception
+    said = " ".join(i.value for i in at.info).replace("\\", "")  # as shown, Markdown escapes undone
+    assert "trained on an uploaded file (tiny) before runs kept their validation texts" in said

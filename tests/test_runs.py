@@ -101,3 +101,24 @@ def test_runs_are_labelled_so_that_two_alike_runs_can_be_told_apart(tmp_path):
     assert len(set(labels.values())) == 3
     row = runs_table([tmp_path])[0] | dict(name="my run", layers=2, shipped=True)
     assert run_label(row) == "my run · tiny · 2 heads · 2 layers · 75.0% test"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"texts": ["a", "b"], "labels": [0]}',
+        '{"texts": "ab", "labels": [0, 1]}',
+        '{"texts": [1], "labels": [0]}',
+        "[]",
+    ],
+)
+def test_a_malformed_validation_split_is_refused_with_its_file_named(tmp_path, content):
+    from kit import save_old_run
+
+    from attention.runs import VALIDATION, read_validation
+
+    path = save_old_run(tmp_path)
+    assert read_validation(path) is None  # none kept: a built-in dataset's run
+    (path / VALIDATION).write_text(content)
+    with pytest.raises(CheckpointError, match=VALIDATION):
+        read_validation(path)
