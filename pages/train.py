@@ -180,7 +180,10 @@ def draw_probes(v, prefix, source):
     if len(layers) > 1:
         layer = st.segmented_control("Layer", range(len(layers)), format_func=lambda x: x + 1, key=f"{prefix}_l") or 0
     w = layers[layer]
-    fig = memo((source, "probe", epoch, i, layer), lambda: figures.attention_grid(w, v.probe_tokens[i], cols=2))
+    fig = memo(
+        (source, "probe", epoch, i, layer),
+        lambda: figures.attention_grid(w, v.probe_tokens[i], cols=2, width=figures.HALF_WIDTH),
+    )
     st.plotly_chart(fig, key=f"{prefix}_probes", config={"displayModeBar": False})
 
 
