@@ -201,6 +201,10 @@ def draw_reports(v, prefix, source):
     key = (source, "confusion", split, v.report_epoch, normalize)
     fig = memo(key, lambda: figures.confusion(rep.confusion, labels, normalize))
     left.plotly_chart(fig, key=f"{prefix}_confusion", config={"displayModeBar": False})
+    if len(labels) > figures.CONFUSION_UP_TO:  # the figure shows the most confused classes: all of them here
+        left.caption(f"Every confusion among all {len(labels)} classes, most frequent first.")
+        pairs = pd.DataFrame(rep.confusions())
+        left.dataframe(pairs, hide_index=True, key=f"{prefix}_confusions", column_config=CONFUSIONS, height=280)
     table = pd.DataFrame(rep.table()).rename(columns={"cls": "class"})
     right.dataframe(table, hide_index=True, key=f"{prefix}_perclass", column_config=PER_CLASS)
     for line in reading(rep):
@@ -209,6 +213,7 @@ def draw_reports(v, prefix, source):
 
 
 PER_CLASS = {k: st.column_config.NumberColumn(format="%.3f") for k in ("precision", "recall", "f1")}
+CONFUSIONS = {"share": st.column_config.NumberColumn("share of true class", format="%.3f")}
 
 
 def draw_mistakes(v, prefix):

@@ -86,6 +86,38 @@ def test_stage_matrices_write_values_only_when_they_fit():
     assert matrices([np.ones((12, 64))], labels, [list(range(64))], ["x"]).data[0].texttemplate is None
 
 
+def test_most_confused_by_hand():
+    m = [[5, 2, 0, 0], [1, 6, 0, 3], [0, 0, 9, 0], [0, 0, 1, 4]]
+    # mistakes, most frequent first: b→d 3, a→b 2, b→a 1, d→c 1
+    assert figures.most_confused(m, 2).tolist() == [1, 3]
+    assert figures.most_confused(m, 3).tolist() == [0, 1, 3]  # in class order, not by mistakes
+    assert figures.most_confused(m, 9).tolist() == [0, 1, 2, 3]
+    assert figures.most_confused([[1, 1], [1, 1]], 1).tolist() == [0]  # a tie goes to the first class
+    # a spreads 4 single mistakes over b..e, d→e happens 3 times: the biggest cell is shown, both its classes
+    spread = np.eye(5, dtype=int) * 10
+    spread[0, 1:] = 1
+    spread[3, 4] = 3
+    assert figures.most_confused(spread, 2).tolist() == [3, 4]
+    assert figures.most_confused(np.eye(4), 2).tolist() == [0, 1]  # no mistakes at all: the first classes
+
+
+def test_confusion_with_200_classes_shows_the_20_most_confused_at_a_bounded_height():
+    rng = np.random.default_rng(0)
+    m = np.diag(rng.integers(20, 40, 200))
+    m[7, 150], m[150, 7], m[42, 3] = 30, 5, 12  # a few classes confused far more than the rest
+    m[rng.integers(0, 200, 40), rng.integers(0, 200, 40)] += 1
+    classes = [f"class {i}" for i in range(200)]
+    fig = figures.confusion(m, classes, normalize=True)
+    shown = list(fig.data[0].x)
+    assert len(shown) == figures.CONFUSION_UP_TO == 20 and list(fig.data[0].y) == shown
+    assert {"class 3", "class 7", "class 42", "class 150"} <= set(shown)
+    assert fig.layout.height <= 800 and "20 most confused of 200 classes" in fig.layout.title.text
+    i, j = shown.index("class 7"), shown.index("class 150")
+    assert fig.data[0].z[i][j] == pytest.approx(30 / m[7].sum())  # shares of the whole row, not of the shown part
+    few = figures.confusion(m[:3, :3], classes[:3])
+    assert few.layout.title.text is None and few.layout.height == 120 + 50 * 3
+
+
 def test_confusion_counts_and_normalized():
     m = [[8, 2], [1, 9]]
     counts = figures.confusion(m, ["neg", "pos"])
