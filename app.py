@@ -18,6 +18,7 @@ pages = {
 }
 page = st.navigation(pages)
 ui.warm_up()  # once per process: torch threads and the interpreter switch interval
+ui.page_style()
 ui.model_picker()
 ui.keep_shared()
 page.run()

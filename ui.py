@@ -8,6 +8,7 @@ import streamlit as st
 import torch
 
 from attention.explore import MAX_CHARS
+from attention.figures import CELL_TEXT_CSS
 from attention.results import baseline, load_results
 from attention.runs import CheckpointError, list_runs, load_run, runs_table
 
@@ -32,7 +33,8 @@ def ensure_router():
     if not st.session_state.get("_routed"):
         st.session_state["_routed"] = True
         st.rerun()
-    model_picker()  # what app.py does before every page
+    page_style()  # what app.py does before every page
+    model_picker()
     keep_shared()
 
 
@@ -51,6 +53,11 @@ def warm_up():
     gc.collect()  # then freeze what is alive (modules, torch): Python's own collections skip it from now on,
     gc.freeze()  # so they cost less while a training thread runs (runner.postScriptGC is off in config.toml)
     return True
+
+
+def page_style():
+    """CSS every page needs: heatmap cell numbers that would be too small to read are hidden (figures.CELL_TEXT_CSS)."""
+    st.html(f"<style>{CELL_TEXT_CSS}</style>")  # only a style: Streamlit adds it without taking room on the page
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=16)

@@ -18,8 +18,13 @@ def _scale(colors):
 SCALE = _scale(pc.sequential.Blues)  # 0 = white, 1 = dark blue
 DIVERGING = _scale(pc.diverging.RdBu)  # negative = red, positive = blue
 TEMPLATE = "plotly_white"
-CELL_NUMBERS_UP_TO = 12  # write weights in the cells when a sentence has at most this many tokens
 TICKS_UP_TO = 48  # beyond this many tokens, tick labels cost more than they tell (hover still names tokens)
+# Figure widths in px at a 1400 px window with the sidebar open (measured): the builders cannot see the browser,
+# so they decide at these widths whether numbers fit in the cells; a narrower window only shrinks them.
+WIDTH = 940  # a chart across the page (Streamlit's wide layout)
+HALF_WIDTH = 438  # a chart in one of st.columns(2, gap="large")
+COLORBAR_PX = 110  # the right margin plotly makes for a titled colour bar
+CELL_FONT, CELL_FONT_MIN = 10, 8  # px: numbers in cells at most this large; smaller than the least, none at all
 
 
 def axis_labels(tokens):
@@ -27,11 +32,42 @@ def axis_labels(tokens):
     return [f"{i}:{t}" for i, t in enumerate(tokens)]
 
 
-def attention_grid(weights, tokens, titles=None, cols=4, diverging=False):
+def cell_font(chars, cell_w, cell_h):
+    """The font size (px) plotly.js gives `chars`-character cell text in a cell_w × cell_h px heatmap cell when
+    the trace's textfont size is left to "auto" and the layout font is CELL_FONT (its rule: 0.65 em per character
+    across, 1.3 em per line). Text drawn so never runs into its neighbours, whatever the drawn size."""
+    return min(int(cell_w / (0.65 * chars)), int(cell_h / 1.3), CELL_FONT)
+
+
+def numbers_fit(chars, cell_w, cell_h):
+    """Whether to write numbers in the cells: readable (CELL_FONT_MIN or larger) at the estimated cell size."""
+    return cell_font(chars, cell_w, cell_h) >= CELL_FONT_MIN
+
+
+# A page style (ui.page_style) hides cell text plotly had to shrink below CELL_FONT_MIN for a narrower window than
+# the builders assumed ("auto" sizes are whole pixels, written inline as "font-size: 7px;"): narrower, fewer numbers.
+CELL_TEXT_CSS = (
+    ".heatmap-label text:is("
+    + ", ".join(f'[style*="font-size: {px}px;"]' for px in range(1, CELL_FONT_MIN))
+    + ") { display: none; }"
+)
+# Layout for figures that write numbers in cells: plotly caps "auto" cell text at the layout font size, so that
+# is CELL_FONT; hover labels and colour bars (colorbar()), which would inherit it, keep plotly's usual 12 px.
+CELL_TEXT_LAYOUT = dict(font=dict(size=CELL_FONT), hoverlabel=dict(font=dict(size=12)))
+
+
+def colorbar(title):
+    """A thin colour bar with a title, in 12 px whatever the layout font."""
+    return dict(title=dict(text=title, font=dict(size=12)), tickfont=dict(size=12), thickness=12)
+
+
+def attention_grid(weights, tokens, titles=None, cols=4, diverging=False, width=WIDTH):
     """One heatmap per head in a single figure with a shared colour scale (0..1, or -1..1 when diverging).
 
     weights: (P, T, T) array, rows = queries (y axis), columns = keys (x axis).
     diverging: the panels are differences (red = lost attention, blue = gained).
+    width: the figure's width in px at a 1400 px window (WIDTH, HALF_WIDTH); weights are written in the cells
+    only if they are readable at that width (see numbers_fit).
     Built as a plain spec (no per-property validation): plotly's checks cost more than the data at 8 heads.
     Every panel has the same tokens, so like a facet plot only the outer panels carry tick labels (queries on
     the left column, keys on the bottom panel of each column): drawing 8 x 2 x 32 rotated labels was 3/4 of
@@ -51,7 +87,10 @@ def attention_grid(weights, tokens, titles=None, cols=4, diverging=False):
     left, bottom = min(160, 10 + int(5.5 * chars)), min(160, 10 + int(4.8 * chars))  # 9 px font; keys at -60°
     height = rows * side + (rows - 1) * gap_px + 50 + bottom
     xs, ys = spans([1] * cols, 0.02), spans([1] * rows, gap_px / height)
-    text = "%{z:.2f}" if T <= CELL_NUMBERS_UP_TO else None
+    cell_w = (xs[0][1] - xs[0][0]) * (width - left - COLORBAR_PX) / T
+    cell_h = (ys[0][1] - ys[0][0]) * (height - 40 - bottom) / T
+    digits = 5 if (w < 0).any() else 4  # "0.12", "-0.12"
+    text = "%{z:.2f}" if numbers_fit(digits, cell_w, cell_h) else None
     tick = dict(tickfont=dict(size=9), type="category", showgrid=False, zeroline=False, automargin=False)
     data, layout = [], {}
     for h in range(P):
@@ -68,8 +107,7 @@ def attention_grid(weights, tokens, titles=None, cols=4, diverging=False):
                 yaxis="y" + n,
                 coloraxis="coloraxis",
                 hovertemplate="%{y} → %{x}: %{z:.3f}<extra>" + titles[h] + "</extra>",
-                texttemplate=text,
-                textfont=dict(size=9),
+                texttemplate=text,  # textfont size "auto": plotly fits it to the drawn cell
             )
         )
         last_row, first_col = h + cols >= P, h % cols == 0  # no panel below it / first in its row
@@ -87,8 +125,9 @@ def attention_grid(weights, tokens, titles=None, cols=4, diverging=False):
             colorscale=DIVERGING if diverging else SCALE,
             cmin=-1 if diverging else 0,
             cmax=1,
-            colorbar=dict(title=dict(text="change" if diverging else "weight"), thickness=12),
+            colorbar=colorbar("change" if diverging else "weight"),
         ),
+        **CELL_TEXT_LAYOUT,
         height=height,
         margin=dict(l=left, r=10, t=40, b=bottom),
         plot_bgcolor="white",
@@ -168,18 +207,48 @@ def curves(history):
     return fig
 
 
-def confusion(matrix, classes, normalize=False):
-    """Annotated confusion matrix; rows = true class, columns = predicted. normalize: share of each true class."""
+CONFUSION_UP_TO = 20  # classes; with more, the matrix shows the most confused ones (the page lists the rest)
+
+
+def most_confused(matrix, k):
+    """Indices, in class order, of k classes: both classes of each most frequent mistake (off-diagonal cells,
+    largest first, ties in class order) until there are k, so the biggest confusions are all in the figure;
+    then, if fewer classes were ever confused, the first of the others."""
+    off = np.array(matrix, copy=True)
+    np.fill_diagonal(off, 0)
+    t, p = np.nonzero(off)  # row-major: class order
+    order = np.argsort(-off[t, p], kind="stable")
+    pairs = np.stack([t[order], p[order]], axis=1).ravel()  # true, predicted, true, predicted...
+    chosen = list(dict.fromkeys([*pairs.tolist(), *range(len(off))]))[:k]  # first appearances, in that order
+    return np.sort(np.asarray(chosen, dtype=np.int64))
+
+
+def confusion(matrix, classes, normalize=False, width=HALF_WIDTH):
+    """Annotated confusion matrix; rows = true class, columns = predicted. normalize: share of each true class.
+
+    More than CONFUSION_UP_TO classes: only the most confused ones (most_confused), rows and columns, and a
+    title saying so; shares stay those of the whole row. Counts are written in the cells when they are readable
+    at `width` px (numbers_fit).
+    """
     m = np.asarray(matrix, dtype=np.float32)
     z = m / np.maximum(m.sum(axis=1, keepdims=True), 1) if normalize else m
+    title, n_all = None, len(classes)
+    if n_all > CONFUSION_UP_TO:
+        keep = most_confused(m, CONFUSION_UP_TO)
+        z, classes = z[np.ix_(keep, keep)], [classes[i] for i in keep]
+        title = f"The {len(keep)} most confused of {n_all} classes (those of the most frequent mistakes)"
     text = [[f"{v:.0%}" if normalize else f"{int(v)}" for v in row] for row in z]
+    n = len(classes)
+    row_px = max(22, min(50, 600 / n))  # 2 classes: 50 px rows; 20 classes: 30 px
+    left = 30 + int(6.5 * max(map(len, map(str, classes))))  # 12 px class names and the axis title
+    fits = numbers_fit(max(len(t) for r in text for t in r), (width - left - 10) / n, row_px)
     fig = go.Figure(
         go.Heatmap(
             z=z,
             x=list(classes),
             y=list(classes),
             text=text,
-            texttemplate="%{text}",
+            texttemplate="%{text}" if fits else None,  # textfont size "auto": plotly fits it to the drawn cell
             colorscale=SCALE,
             hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
             showscale=False,
@@ -187,10 +256,11 @@ def confusion(matrix, classes, normalize=False):
     )
     fig.update_layout(
         template=TEMPLATE,
+        title=dict(text=title, font=dict(size=13)) if title else None,
         xaxis=dict(title="predicted", type="category"),
         yaxis=dict(title="true", autorange="reversed", type="category"),
-        height=120 + 50 * len(classes),
-        margin=dict(l=10, r=10, t=10, b=10),
+        height=int(120 + row_px * n) + (30 if title else 0),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
     )
     return fig
 

@@ -41,6 +41,21 @@ class Report:
         )
         return rows
 
+    def confusions(self):
+        """Every (true, predicted) pair of different classes that occurred, most frequent first (ties in class
+        order), with its share of the true class: the whole confusion matrix as a list of dicts, zeros left out."""
+        off = self.confusion.copy()
+        np.fill_diagonal(off, 0)
+        t, p = np.nonzero(off)  # row-major: class order
+        order = np.argsort(-off[t, p], kind="stable")
+        total = np.maximum(self.confusion.sum(axis=1), 1)
+        return [
+            dict(
+                true=self.classes[i], predicted=self.classes[j], count=int(off[i, j]), share=float(off[i, j] / total[i])
+            )
+            for i, j in zip(t[order], p[order])
+        ]
+
     def summary(self):
         return dict(accuracy=self.accuracy, macro_f1=self.macro_f1)
 

@@ -3,9 +3,17 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from attention.figures import DIVERGING, SCALE, TICKS_UP_TO, spans
-
-CELL_TEXT_UP_TO = 12  # write values in the cells of matrices with at most this many rows and columns
+from attention.figures import (
+    CELL_TEXT_LAYOUT,
+    COLORBAR_PX,
+    DIVERGING,
+    SCALE,
+    TICKS_UP_TO,
+    WIDTH,
+    colorbar,
+    numbers_fit,
+    spans,
+)
 
 
 def matrices(mats, rows, cols, titles, masked=None, unit=False, height=None):
@@ -16,6 +24,7 @@ def matrices(mats, rows, cols, titles, masked=None, unit=False, height=None):
     hover says "masked" (never the fill value). unit: weights on 0..1 (white to blue); otherwise
     values on a scale symmetric around 0 (red negative, blue positive). Panel widths follow the
     column counts. Hover: row → column: value to 4 decimals. Titles may break lines with <br>.
+    Values are written in a panel's cells when they are readable at the page's width (figures.numbers_fit).
     """
     mats = [np.asarray(m, dtype=np.float32) for m in mats]
     masked = masked or [None] * len(mats)
@@ -26,11 +35,15 @@ def matrices(mats, rows, cols, titles, masked=None, unit=False, height=None):
     height = height or int(min(760, max(150, R * max(9, min(34, 640 / R)) + 130)))
     finite = [np.abs(m[~k]) if k is not None else np.abs(m) for m, k in zip(mats, masked)]
     top = max([float(f.max()) for f in finite if f.size] + [1e-6])
+    t_margin = 24 + 16 * max(t.count("<br>") + 1 for t in titles)  # room for the titles
+    left = 10 + int(5.5 * max(map(len, map(str, rows)))) if R <= 64 else 10  # 9 px row labels, automargin
+    cell_h = (height - t_margin - 10) / R
     data, layout, notes = [], {}, []
     for p, (z, c_labels, title, mask) in enumerate(zip(mats, cols, titles, masked)):
         n = "" if p == 0 else str(p + 1)
         shown = z if mask is None else np.where(mask, np.nan, z).astype(np.float32)
-        data.append(_matrix_trace(shown, rows, c_labels, mask, title, n))
+        cell_w = (xs[p][1] - xs[p][0]) * (WIDTH - left - COLORBAR_PX) / z.shape[1]
+        data.append(_matrix_trace(shown, rows, c_labels, mask, title, n, _cell_text(shown, mask, cell_w, cell_h)))
         tick = dict(type="category", showgrid=False, zeroline=False, tickfont=dict(size=9))
         layout["xaxis" + n] = dict(tick, domain=xs[p], anchor="y" + n, tickangle=-60)
         layout["xaxis" + n]["showticklabels"] = len(c_labels) <= TICKS_UP_TO
@@ -44,29 +57,36 @@ def matrices(mats, rows, cols, titles, masked=None, unit=False, height=None):
             colorscale=SCALE if unit else DIVERGING,
             cmin=0 if unit else -top,
             cmax=1 if unit else top,
-            colorbar=dict(title=dict(text="weight" if unit else "value"), thickness=12),
+            colorbar=colorbar("weight" if unit else "value"),
         ),
+        **CELL_TEXT_LAYOUT,
         height=height,
-        margin=dict(l=10, r=10, t=24 + 16 * max(t.count("<br>") + 1 for t in titles), b=10),  # room for the titles
+        margin=dict(l=10, r=10, t=t_margin, b=10),
         plot_bgcolor="white",
         paper_bgcolor="white",
     )
     return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
 
 
-def _matrix_trace(z, rows, cols, mask, title, n):
-    """One heatmap of `matrices`: NaN cells are gaps. With a mask, hover text comes from customdata so masked
-    cells say "masked"; without one, from z (no per-cell strings to send)."""
-    R, C = z.shape
+def _cell_text(z, mask, cell_w, cell_h):
+    """The values to 2 decimals for the cells (masked ones blank), an (R, C) object array; None if they would
+    not be readable in cells of about cell_w × cell_h px."""
+    if not numbers_fit(4, cell_w, cell_h):  # "0.12" is as short as they come: big matrices stop here
+        return None
+    text = np.char.mod("%.2f", np.nan_to_num(z).astype(np.float64)).astype(object)
+    if mask is not None:
+        text[mask] = ""
+    return text if numbers_fit(max(map(len, text.flat)), cell_w, cell_h) else None
+
+
+def _matrix_trace(z, rows, cols, mask, title, n, text=None):
+    """One heatmap of `matrices`: NaN cells are gaps, `text` (or None) written in the cells. With a mask, hover
+    text comes from customdata so masked cells say "masked"; without one, from z (no per-cell strings to send)."""
     hover, value = None, "%{z:.4f}"
     if mask is not None:
         hover = np.char.mod("%.4f", np.nan_to_num(z).astype(np.float64)).astype(object)
         hover[mask] = "masked"
         hover, value = hover.tolist(), "%{customdata}"
-    cells = R <= CELL_TEXT_UP_TO and C <= CELL_TEXT_UP_TO
-    text = np.char.mod("%.2f", np.nan_to_num(z).astype(np.float64)).astype(object) if cells else None
-    if text is not None and mask is not None:
-        text[mask] = ""
     return dict(
         type="heatmap",
         z=z,
@@ -78,8 +98,7 @@ def _matrix_trace(z, rows, cols, mask, title, n):
         customdata=hover,
         hovertemplate="%{y} → %{x}: " + value + "<extra>" + title + "</extra>",
         text=None if text is None else text.tolist(),
-        texttemplate="%{text}" if cells else None,
-        textfont=dict(size=10),
+        texttemplate=None if text is None else "%{text}",  # textfont size "auto": plotly fits it to the cell
         hoverongaps=mask is not None,
     )
 

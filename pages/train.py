@@ -194,7 +194,10 @@ def draw_probes(v, prefix, source):
             st.segmented_control("Layer", range(len(layers)), format_func=one_based, key=f"{prefix}_l", wrap=True) or 0
         )
     w = layers[layer]
-    fig = memo((source, "probe", epoch, i, layer), lambda: figures.attention_grid(w, v.probe_tokens[i], cols=2))
+    fig = memo(
+        (source, "probe", epoch, i, layer),
+        lambda: figures.attention_grid(w, v.probe_tokens[i], cols=2, width=figures.HALF_WIDTH),
+    )
     st.plotly_chart(fig, key=f"{prefix}_probes", config={"displayModeBar": False})
 
 
@@ -212,6 +215,10 @@ def draw_reports(v, prefix, source):
     key = (source, "confusion", split, v.report_epoch, normalize)
     fig = memo(key, lambda: figures.confusion(rep.confusion, labels, normalize))
     left.plotly_chart(fig, key=f"{prefix}_confusion", config={"displayModeBar": False})
+    if len(labels) > figures.CONFUSION_UP_TO:  # the figure shows the most confused classes: all of them here
+        left.caption(f"Every confusion among all {len(labels)} classes, most frequent first.")
+        pairs = pd.DataFrame(rep.confusions())
+        left.dataframe(pairs, hide_index=True, key=f"{prefix}_confusions", column_config=CONFUSIONS, height=280)
     table = pd.DataFrame(rep.table()).rename(columns={"cls": "class"})
     right.dataframe(table, hide_index=True, key=f"{prefix}_perclass", column_config=PER_CLASS)
     for line in reading(rep):
@@ -220,6 +227,7 @@ def draw_reports(v, prefix, source):
 
 
 PER_CLASS = {k: st.column_config.NumberColumn(format="%.3f") for k in ("precision", "recall", "f1")}
+CONFUSIONS = {"share": st.column_config.NumberColumn("share of true class", format="%.3f")}
 
 
 def draw_mistakes(v, prefix):

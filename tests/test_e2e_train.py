@@ -4,6 +4,7 @@ import random
 import re
 
 import pytest
+from kit import CELLS_JS, cells_overflowing
 from playwright.sync_api import expect
 
 STEP_POINTS_JS = """() => {
@@ -95,6 +96,9 @@ def test_training_shows_growing_curves_stops_and_shows_the_confusion_matrix(page
     page.wait_for_function(f"({CONFUSION_JS})().length > 0")
     assert page.evaluate(CONFUSION_JS)[0] == ["neg", "pos"]
     expect(page.get_by_text("Weakest class")).to_be_visible()
+    page.wait_for_function(f"({CELLS_JS})().length >= 3")  # probe heads (12-word sentences), confusion matrix
+    bad, maps = cells_overflowing(page)
+    assert not bad, maps
     assert page.locator("[data-testid='stException']").count() == 0
     expect(page.locator("strong", has_text=f"data-{heads}h-")).to_be_visible()
     page.goto(page.get_by_role("link", name="Open this model on Explore").get_attribute("href"))

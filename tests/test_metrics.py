@@ -29,6 +29,21 @@ def test_three_class_report_by_hand():
     assert [r["cls"] for r in table] == ["a", "b", "c", "macro avg"]
 
 
+def test_confusions_list_every_off_diagonal_pair_most_frequent_first():
+    # true a: 5 a, 2 b; b: 1 a, 6 b, 3 d; c: 9 c; d: 1 c, 4 d
+    y_true = [0] * 7 + [1] * 10 + [2] * 9 + [3] * 5
+    y_pred = [0] * 5 + [1] * 2 + [0] + [1] * 6 + [3] * 3 + [2] * 9 + [2] + [3] * 4
+    rows = classification_report(y_true, y_pred, list("abcd")).confusions()
+    assert [(r["true"], r["predicted"], r["count"]) for r in rows] == [
+        ("b", "d", 3),
+        ("a", "b", 2),
+        ("b", "a", 1),  # ties in class order
+        ("d", "c", 1),
+    ]
+    assert [r["share"] for r in rows] == pytest.approx([3 / 10, 2 / 7, 1 / 10, 1 / 5])
+    assert classification_report([0, 1], [0, 1], ["a", "b"]).confusions() == []
+
+
 def test_missing_class_gives_zero_not_error():
     rep = classification_report([0, 0], [0, 0], ["a", "b"])
     assert rep.precision.tolist() == [1.0, 0.0] and rep.support.tolist() == [2, 0]

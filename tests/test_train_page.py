@@ -7,11 +7,15 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from attention import jobs, runs
+from attention.metrics import classification_report
+from attention.model import AttentionClassifier, ModelConfig
+from attention.tokenizer import Tokenizer
 
 TIMEOUT = 60
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -188,6 +192,27 @@ def test_runs_can_be_renamed_downloaded_and_deleted_but_shipped_ones_only_downlo
     at.selectbox(key="run_pick").set_value("tweets-4h").run()
     assert "shipped model" in " ".join(c.value for c in at.caption)
     assert not [b for b in at.button if b.key in ("rename_run", "delete_run")]
+
+
+def test_a_run_with_many_classes_shows_the_most_confused_and_lists_every_confusion(runs_dir):
+    classes = [f"class {i}" for i in range(30)]
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 30, 600)
+    y_pred = np.where(rng.random(600) < 0.7, y_true, rng.integers(0, 30, 600))
+    rep = classification_report(y_true, y_pred, classes)
+    tok = Tokenizer.build(["a b"], min_freq=1)
+    model = AttentionClassifier(ModelConfig(vocab_size=len(tok), num_classes=30, d_model=16, num_heads=2))
+    runs.save_run(runs_dir / "many", model, tok, classes, dict(name="many"), dict(epochs=[], steps=[]),
+                  dict(val=rep.to_dict()))  # fmt: skip
+    at = train_page()
+    at.selectbox(key="run_pick").set_value("many").run()
+    assert not at.exception
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    confusion = next(c for c in charts if "most confused" in c["layout"].get("title", {}).get("text", ""))
+    assert len(confusion["data"][0]["x"]) == 20 and "of 30 classes" in confusion["layout"]["title"]["text"]
+    pairs = next(d.value for d in at.dataframe if "share" in d.value.columns)
+    assert len(pairs) == len(rep.confusions()) and pairs["count"].is_monotonic_decreasing
+    assert set(pairs["true"]) | set(pairs["predicted"]) == set(classes)  # every class, not only the 20 drawn
 
 
 def tiny_dataset():
