@@ -19,9 +19,8 @@ from attention.data import load_dataset
 from attention.defaults import model_for
 from attention.heads import verdict
 from attention.metrics import classification_report
-from attention.model import AttentionClassifier, ModelConfig
 from attention.runs import MODELS_DIR, write_atomic
-from attention.train import TrainConfig, evaluate, fit, prepare
+from attention.train import TrainConfig, build_model, evaluate, fit, prepare
 
 EXPERIMENTS_DIR = MODELS_DIR / "experiments"
 BUDGETS = {  # epochs for each dataset: enough for the best validation epoch of every head count
@@ -33,10 +32,8 @@ BUDGETS = {  # epochs for each dataset: enough for the best validation epoch of 
 
 def run_one(data, model_kw, cfg: TrainConfig, should_stop=None, on_epoch=None):
     """Train one (heads, seed) variant; returns its result row."""
-    torch.manual_seed(cfg.seed)
     heads = model_kw["num_heads"]
-    mcfg = ModelConfig(len(data.tokenizer), len(data.classes), max_len=cfg.max_len, **model_kw)
-    model = AttentionClassifier(mcfg)
+    model = build_model(data, model_kw, cfg)
     t0 = time.perf_counter()
     hist = fit(model, data, cfg, on_epoch=on_epoch, should_stop=should_stop)
     secs = time.perf_counter() - t0

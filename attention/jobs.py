@@ -18,9 +18,8 @@ import torch
 
 from attention import evaluation as ev
 from attention.data import DataError, TextDataset, load_dataset
-from attention.model import AttentionClassifier, ModelConfig
 from attention.runs import save_new_run
-from attention.train import TrainConfig, TrainingDiverged, evaluate, fit, prepare
+from attention.train import TrainConfig, TrainingDiverged, build_model, evaluate, fit, prepare
 
 log = logging.getLogger(__name__)
 # One torch thread per training: with two, any other busy process (the server drawing the page, a browser)
@@ -206,11 +205,7 @@ class TrainJob:
         self._set(state="loading")
         dataset = spec.upload or load_dataset(spec.dataset, seed=cfg.seed)
         data = prepare(dataset, cfg)
-        model_cfg = ModelConfig(
-            vocab_size=len(data.tokenizer), num_classes=len(data.classes), max_len=cfg.max_len, **spec.model
-        )
-        torch.manual_seed(cfg.seed)  # as attention.train.train_run: the same spec gives the same model
-        model = AttentionClassifier(model_cfg)
+        model = build_model(data, spec.model, cfg)  # as attention.train.train_run: the same spec, the same model
         probe_texts = ev.pick_probes(dataset.name, data.texts["val"], data.tokenizer)
         probes = ev.probe_attention(model, data.tokenizer, probe_texts)
         self._set(

@@ -12,11 +12,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def merge_masks(shape, key_padding_mask=None, attn_mask=None, is_causal=False):
+def merge_masks(shape, key_padding_mask=None, attn_mask=None, is_causal=False, device=None):
     """Combine masks into one boolean mask broadcastable to shape (B, H, T, S); None if no mask.
 
     key_padding_mask: (B, S). attn_mask: (T, S), (B*H, T, S) or (B, H, T, S).
-    All boolean, True = may not attend (torch's convention).
+    All boolean, True = may not attend (torch's convention). device: where the causal mask is built (the input's).
     """
     B, H, T, S = shape
     masks = []
@@ -26,7 +26,7 @@ def merge_masks(shape, key_padding_mask=None, attn_mask=None, is_causal=False):
         m = _as_bool(attn_mask, "attn_mask")
         masks.append(m.view(B, H, T, S) if m.dim() == 3 else m)
     if is_causal:
-        masks.append(torch.ones(T, S, dtype=torch.bool).triu(1))  # (T, S): no peeking ahead
+        masks.append(torch.ones(T, S, dtype=torch.bool, device=device).triu(1))  # (T, S): no peeking ahead
     mask = None
     for m in masks:
         mask = m if mask is None else mask | m
@@ -39,7 +39,32 @@ def _as_bool(mask, name):
     return mask
 
 
-def attention(q, k, v, mask=None, dropout_p=0.0, training=False):
+def dropout(x, p, training=True, generator=None):
+    """Inverted dropout that draws from `generator` (torch's global generator when None).
+
+    F.dropout draws from the process-wide generator only, so two trainings in one process would change
+    each other's masks; a training that owns a generator stays reproducible beside others.
+    """
+    if p == 0.0 or not training:
+        return x
+    if generator is None:
+        return F.dropout(x, p)
+    keep = torch.rand(x.shape, generator=generator, device=x.device) >= p
+    return x * keep / (1.0 - p)
+
+
+class Dropout(nn.Module):
+    """nn.Dropout with an optional generator (set by AttentionClassifier.use_generator)."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p, self.generator = p, None
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training, self.generator)
+
+
+def attention(q, k, v, mask=None, dropout_p=0.0, training=False, generator=None):
     """Scaled dot-product attention returning weights. q (B,H,T,dk), k/v (B,H,S,dk), mask True = blocked.
 
     Returns (out (B,H,T,dk), weights (B,H,T,S)). A row whose keys are all masked
@@ -52,8 +77,7 @@ def attention(q, k, v, mask=None, dropout_p=0.0, training=False):
     if mask is not None:
         # a fully masked row softmaxes to uniform over blocked keys: zero it instead
         weights = weights.masked_fill(mask, 0.0)
-    if dropout_p > 0.0 and training:
-        weights = F.dropout(weights, dropout_p)
+    weights = dropout(weights, dropout_p, training, generator)
     return weights @ v, weights
 
 
@@ -70,6 +94,7 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"d_model ({d_model}) must be divisible by num_heads ({num_heads})")
         self.d_model, self.num_heads, self.d_k = d_model, num_heads, d_model // num_heads
         self.dropout = dropout
+        self.generator = None  # draws attention dropout when set (see Dropout)
         self.q_proj = nn.Linear(d_model, d_model, bias=bias)
         self.k_proj = nn.Linear(d_model, d_model, bias=bias)
         self.v_proj = nn.Linear(d_model, d_model, bias=bias)
@@ -100,10 +125,11 @@ class MultiHeadAttention(nn.Module):
         q = self.split_heads(self.q_proj(query))  # (B, H, T, d_k)
         k = self.split_heads(self.k_proj(key))  # (B, H, S, d_k)
         v = self.split_heads(self.v_proj(value))  # (B, H, S, d_k)
-        mask = merge_masks((B, self.num_heads, T, S), key_padding_mask, attn_mask, is_causal)
+        mask = merge_masks((B, self.num_heads, T, S), key_padding_mask, attn_mask, is_causal, query.device)
         p = self.dropout if self.training else 0.0
-        if need_weights:
-            out, weights = attention(q, k, v, mask, p, self.training)
+        if need_weights or (p > 0 and self.generator is not None):  # SDPA's dropout draws from the global generator
+            out, weights = attention(q, k, v, mask, p, self.training, self.generator)
+            weights = weights if need_weights else None
         else:
             out, weights = self._fast(q, k, v, mask, p), None
         if head_mask is not None:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 
-from attention.mha import MultiHeadAttention
+from attention.mha import Dropout, MultiHeadAttention
 
 POSITIONAL = ("sinusoidal", "learned", "none")
 
@@ -52,7 +52,7 @@ class EncoderBlock(nn.Module):
         super().__init__()
         self.attn = MultiHeadAttention(cfg.d_model, cfg.num_heads, dropout=cfg.dropout)
         self.norm1 = nn.LayerNorm(cfg.d_model)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
         self.ff = None
         if cfg.d_ff:
             self.ff = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model))
@@ -69,7 +69,8 @@ class EncoderBlock(nn.Module):
 class AttentionClassifier(nn.Module):
     """Token embedding + positions -> encoder blocks -> mean over real tokens -> linear head."""
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, generator: torch.Generator | None = None):
+        """generator: draws the initial weights (torch's global generator when None)."""
         super().__init__()
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=0)
@@ -77,9 +78,31 @@ class AttentionClassifier(nn.Module):
             self.pos = nn.Embedding(cfg.max_len, cfg.d_model)
         elif cfg.positional == "sinusoidal":
             self.register_buffer("pos_table", sinusoidal_table(cfg.max_len, cfg.d_model), persistent=False)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.num_layers))
         self.head = nn.Linear(cfg.d_model, cfg.num_classes)
+        if generator is not None:
+            self.reset_parameters(generator)
+
+    @torch.no_grad()
+    def reset_parameters(self, generator):
+        """Draw every weight again from `generator`, with torch's default schemes (as nn.Linear, nn.Embedding do)."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+                if m.bias is not None:
+                    bound = 1 / math.sqrt(m.in_features)
+                    nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+            elif isinstance(m, nn.Embedding):
+                nn.init.normal_(m.weight, generator=generator)
+                if m.padding_idx is not None:
+                    m.weight[m.padding_idx].zero_()
+
+    def use_generator(self, generator):
+        """Make every dropout (embeddings, attention weights, blocks) draw from `generator`; None = global."""
+        for m in self.modules():
+            if isinstance(m, Dropout | MultiHeadAttention):
+                m.generator = generator
 
     def embed_tokens(self, ids, positional=True):
         """ids (B, T) -> token embeddings plus positions, (B, T, D); N(0, 1) embeddings need no sqrt(D) scale."""

@@ -127,8 +127,8 @@ def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, sh
     predictions from the same pass that gave val_loss, before on_epoch. Returns the history dict.
     Raises TrainingDiverged.
     """
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)  # this training's own: batch order and dropout
+    model.use_generator(gen)  # (torch's global generator is shared with every other training in the process)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     history = dict(epochs=[], steps=[], best_epoch=None, stopped="completed", train_config=asdict(cfg))
     best_loss, best_state, bad_epochs, step = math.inf, None, 0, 0
@@ -190,6 +190,7 @@ def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, sh
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    model.use_generator(None)
     model.eval()
     return history
 
@@ -205,15 +206,17 @@ def final_metrics(model, data: Prepared):
     return out
 
 
+def build_model(data: Prepared, model_kw, cfg: TrainConfig) -> AttentionClassifier:
+    """A fresh model sized for the prepared data, its weights drawn from a generator seeded with cfg.seed."""
+    model_cfg = ModelConfig(len(data.tokenizer), len(data.classes), max_len=cfg.max_len, **model_kw)
+    return AttentionClassifier(model_cfg, torch.Generator().manual_seed(cfg.seed))
+
+
 def train_run(dataset_name, model_kw, cfg: TrainConfig, out, name=None, dataset=None, **events):
     """Load data, train, evaluate and save a run folder at `out`. Returns (model, data, history, metrics)."""
     dataset = dataset or load_dataset(dataset_name, seed=cfg.seed)
     data = prepare(dataset, cfg)
-    model_cfg = ModelConfig(
-        vocab_size=len(data.tokenizer), num_classes=len(data.classes), max_len=cfg.max_len, **model_kw
-    )
-    torch.manual_seed(cfg.seed)
-    model = AttentionClassifier(model_cfg)
+    model = build_model(data, model_kw, cfg)
     history = fit(model, data, cfg, **events)
     metrics = final_metrics(model, data)
     meta = dict(name=name or str(out), dataset=dataset.name, train=asdict(cfg), parameters=model.num_parameters())

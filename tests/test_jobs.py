@@ -169,6 +169,25 @@ def test_two_slots_train_two_jobs_at_once(tmp_path):
     assert slots.busy() == (0, 0)
 
 
+def test_a_training_beside_another_gives_bit_identical_weights_to_the_same_training_alone(tmp_path):
+    def weights(job):
+        assert job.join(120) and job.snapshot().state == "done", job.snapshot().message
+        return load_run(job.snapshot().run_path).model.state_dict()
+
+    same = lambda: spec(n=400, epochs=3)  # dropout 0.1: every step draws random masks
+    alone = weights(TrainJob(same(), runs_dir=tmp_path / "alone", slots=Slots(1)).start())
+    slots = Slots(2)
+    other = TrainJob(spec(n=400, classes=("x", "y", "z"), epochs=6, seed=7), runs_dir=tmp_path / "b", slots=slots)
+    other.start()
+    wait_for(other, lambda s: len(s.steps) > 0)  # the other one is drawing from its generators already
+    beside = TrainJob(same(), runs_dir=tmp_path / "beside", slots=slots).start()
+    wait_for(beside, lambda s: len(s.steps) > 0 and other.alive)
+    together = weights(beside)
+    other.stop()
+    other.join(30)
+    assert all(torch.equal(alone[k], together[k]) for k in alone)
+
+
 def test_job_box_runs_one_job_and_release_stops_it(tmp_path):
     box = JobBox()
     job = box.start(spec(n=300, epochs=200), runs_dir=tmp_path, slots=Slots(1))

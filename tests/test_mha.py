@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from attention.mha import MultiHeadAttention, attention
+from attention.mha import MultiHeadAttention, attention, merge_masks
 
 B, T, D = 3, 7, 32
 MASKS = ["none", "padding", "causal", "attn_mask", "padding+causal", "padding+attn_mask", "all"]
@@ -137,3 +137,12 @@ def test_rejects_bad_arguments():
     x = torch.randn(1, T, D)
     with pytest.raises(TypeError, match="boolean"):
         m(x, x, x, attn_mask=torch.zeros(T, T))
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_the_causal_mask_is_built_on_the_inputs_device(need_weights):
+    mha = MultiHeadAttention(8, 2).to("meta")
+    x = torch.empty(2, 5, 8, device="meta")
+    out, weights = mha(x, x, x, is_causal=True, need_weights=need_weights)
+    assert out.device.type == "meta" and out.shape == (2, 5, 8)
+    assert merge_masks((2, 2, 5, 5), is_causal=True, device=x.device).device.type == "meta"

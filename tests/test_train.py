@@ -8,7 +8,7 @@ import torch
 from attention.data import Split, TextDataset
 from attention.model import AttentionClassifier, ModelConfig
 from attention.runs import load_run
-from attention.train import TrainConfig, TrainingDiverged, evaluate, fit, main, prepare, train_run
+from attention.train import TrainConfig, TrainingDiverged, build_model, evaluate, fit, main, prepare, train_run
 
 TEXTS = [
     "good fun film",
@@ -119,3 +119,33 @@ def test_cli_trains_the_synthetic_task(tmp_path, capsys):
     main(["--dataset", "synthetic", "--heads", "2", "--d-model", "16", "--epochs", "1", "--out", str(tmp_path / "cli")])
     assert "test accuracy" in capsys.readouterr().out
     assert load_run(tmp_path / "cli").model.cfg.num_heads == 2
+
+
+def test_a_training_draws_only_from_its_own_generator():
+    """Another training in the same process draws from torch's global generator; this one must not notice."""
+    weights = []
+    for disturb in (False, True):
+        cfg = TrainConfig(epochs=3, batch_size=2, min_freq=1, patience=100)
+        data = prepare(tiny_dataset(), cfg)
+        if disturb:
+            torch.rand(7)  # before building: the global generator is elsewhere
+        model = build_model(data, dict(d_model=16, num_heads=2, dropout=0.3), cfg)
+        fit(model, data, cfg, on_step=(lambda s, loss: torch.rand(3)) if disturb else None)  # and moves every step
+        weights.append({k: v.clone() for k, v in model.state_dict().items()})
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_dropout_is_on_in_training_so_the_generator_test_means_something():
+    cfg = TrainConfig(epochs=1, min_freq=1)
+    model = build_model(prepare(tiny_dataset(), cfg), dict(d_model=16, num_heads=2, dropout=0.3), cfg).train()
+    ids, kpm = model_inputs()
+    model.use_generator(torch.Generator().manual_seed(0))
+    a, b = model(ids, kpm, need_weights=False)[0], model(ids, kpm, need_weights=False)[0]
+    assert not torch.equal(a, b)  # two dropout masks
+    model.use_generator(torch.Generator().manual_seed(0))
+    assert torch.equal(a, model(ids, kpm, need_weights=False)[0])  # the same generator state, the same mask
+
+
+def model_inputs():
+    tok = prepare(tiny_dataset(), TrainConfig(min_freq=1)).tokenizer
+    return tok.encode_batch(TEXTS)
