@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from attention.train import Encoded, batches
+from attention.train import Encoded, batches_by_length
 
 
 @dataclass
@@ -21,16 +21,16 @@ class Scores:
 
 @torch.inference_mode()
 def score(model, data: Encoded, head_mask=None, batch_size=256) -> Scores:
-    """Evaluate with some heads removed. head_mask (L, H): 1 keep, 0 remove."""
+    """Evaluate with some heads removed. head_mask (L, H): 1 keep, 0 remove. Unpadded: batch size changes nothing."""
     cfg = model.cfg
-    total, preds = 0.0, []
-    for ids, kpm, y in batches(data, batch_size):
+    total, preds = 0.0, torch.empty(len(data), dtype=torch.long)
+    for idx, ids, kpm, y in batches_by_length(data, batch_size):
         logits, _ = model(
             ids, kpm if cfg.pad_mask else None, is_causal=cfg.causal, need_weights=False, head_mask=head_mask
         )
         total += F.cross_entropy(logits, y, reduction="sum").item()
-        preds.append(logits.argmax(-1))
-    p = torch.cat(preds).numpy()
+        preds[idx] = logits.argmax(-1)
+    p = preds.numpy()
     return Scores(total / len(data), float((p == data.labels.numpy()).mean()), p)
 
 
@@ -76,12 +76,11 @@ def collect_weights(model, data: Encoded, limit=512, batch_size=128):
     """Attention weights of the first `limit` texts: list over texts of per-layer (H, T, T) arrays, unpadded."""
     cfg = model.cfg
     sub = Encoded(data.ids[:limit], data.labels[:limit])
-    out = []
-    for ids, kpm, _ in batches(sub, batch_size):
+    out = [None] * len(sub)
+    for idx, ids, kpm, _ in batches_by_length(sub, batch_size):
         _, weights = model(ids, kpm if cfg.pad_mask else None, is_causal=cfg.causal)
-        lengths = (~kpm).sum(1).tolist()
-        for b, n in enumerate(lengths):
-            out.append([w[b, :, :n, :n].numpy() for w in weights])
+        for b, i in enumerate(idx.tolist()):
+            out[i] = [w[b].numpy() for w in weights]  # (H, T, T): no <pad> in the batch, nothing to cut
     return out
 
 

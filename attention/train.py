@@ -92,6 +92,22 @@ def batches(data: Encoded, batch_size, generator=None):
         yield ids, kpm, data.labels[idx]
 
 
+def batches_by_length(data: Encoded, batch_size):
+    """Yield (indices, ids, key_padding_mask, labels) of texts that all have one length: no <pad> at all.
+
+    For analysis: a model trained without the padding mask attends to <pad>, so padded batches would make
+    its predictions and weights depend on which texts share a batch.
+    """
+    by_length = {}
+    for i, x in enumerate(data.ids):
+        by_length.setdefault(len(x), []).append(i)
+    for group in by_length.values():
+        for start in range(0, len(group), batch_size):
+            idx = torch.tensor(group[start : start + batch_size])
+            ids, kpm = pad_batch([data.ids[j] for j in idx])
+            yield idx, ids, kpm, data.labels[idx]
+
+
 def forward(model, ids, kpm, need_weights=False):
     """Run the model with the masks it was configured to train with."""
     cfg = model.cfg

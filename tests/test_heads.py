@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from attention.heads import ablation, diagnostics, entropy, position_hits, pruning_curve, score, similarity, verdict
+from attention.heads import (
+    ablation,
+    collect_weights,
+    diagnostics,
+    entropy,
+    position_hits,
+    pruning_curve,
+    score,
+    similarity,
+    verdict,
+)
 from attention.model import AttentionClassifier, ModelConfig
 from attention.train import Encoded
 
@@ -93,3 +103,16 @@ def test_ablation_and_pruning_use_head_mask():
     curve = pruning_curve(m, data, rows)
     assert [k for k, _ in curve] == list(range(8, -1, -1))
     assert curve[0][1] == full.accuracy
+
+
+def test_a_model_trained_without_the_padding_mask_scores_the_same_at_any_batch_size():
+    torch.manual_seed(1)
+    m = AttentionClassifier(ModelConfig(vocab_size=30, num_classes=3, d_model=16, num_heads=4, pad_mask=False)).eval()
+    ids = [torch.randint(2, 30, (int(n),)) for n in torch.randint(1, 12, (300,))]
+    data = Encoded(ids, torch.randint(0, 3, (300,)))
+    one = [score(m, data, batch_size=1)]
+    for bs in (7, 64, 300):
+        s = score(m, data, batch_size=bs)
+        assert np.array_equal(s.preds, one[0].preds) and s.loss == pytest.approx(one[0].loss, rel=1e-5)
+    for w1, w300 in zip(collect_weights(m, data, batch_size=1), collect_weights(m, data, batch_size=300)):
+        assert np.allclose(w1[0], w300[0], atol=1e-6) and np.allclose(w300[0].sum(-1), 1.0, atol=1e-5)  # rows sum to 1
