@@ -169,12 +169,8 @@ def _load_bbc(seed: int) -> TextDataset:
 
 
 def _load_synthetic(seed: int) -> TextDataset:
-    try:
-        from attention.synthetic import make_synthetic  # imported late: written separately
-    except ModuleNotFoundError as e:
-        if e.name != "attention.synthetic":
-            raise
-        raise DataError("The synthetic dataset is not available in this version.") from None
+    from attention.synthetic import make_synthetic  # imported here: synthetic.py imports this module's types
+
     return make_synthetic(seed=seed)
 
 

@@ -54,7 +54,7 @@ def epoch_report(labels, preds, classes) -> Report:
 def report_from_dict(d, classes) -> Report:
     """Rebuild a Report from a saved metrics.json entry (per_class rows + confusion)."""
     rows = [r for r in d["per_class"] if r["cls"] != "macro avg"]
-    col = lambda key: np.array([r[key] for r in rows], dtype=np.float64)  # noqa: E731
+    col = lambda key: np.array([r[key] for r in rows], dtype=np.float64)
     return Report(list(classes), np.asarray(d["confusion"]), col("precision"), col("recall"), col("f1"), col("support"))
 
 
@@ -245,10 +245,18 @@ def view_of_job(p: Progress) -> View:
     if p.test_report is not None:
         reports["test"] = p.test_report
     wrong = mistakes(p.val_texts, p.val_labels, p.val_preds[epoch - 1], p.classes) if epoch else []
+    probes = dict(probe_texts=p.probe_texts, probe_tokens=p.probe_tokens, probe_weights=p.probe_weights)
     return View(
-        p.classes, p.history, reports, epoch, wrong, p.probe_texts, p.probe_tokens, p.probe_weights,
-        p.run_name, p.steps_per_epoch, p.max_epochs,
-    )  # fmt: skip
+        classes=p.classes,
+        history=p.history,
+        reports=reports,
+        report_epoch=epoch,
+        mistakes=wrong,
+        **probes,
+        run_name=p.run_name,
+        steps_per_epoch=p.steps_per_epoch,
+        max_epochs=p.max_epochs,
+    )
 
 
 def view_of_run(config, history, metrics, folder) -> View:
@@ -258,6 +266,13 @@ def view_of_run(config, history, metrics, folder) -> View:
     reports = {k: report_from_dict(metrics[v], classes) for k, v in names.items() if v in metrics}
     texts, tokens, weights = probes_from_json(history.get("probes", {}))
     return View(
-        classes, history, reports, history.get("best_epoch"), metrics.get("misclassified", []),
-        texts, tokens, weights, folder,
-    )  # fmt: skip
+        classes=classes,
+        history=history,
+        reports=reports,
+        report_epoch=history.get("best_epoch"),
+        mistakes=metrics.get("misclassified", []),
+        probe_texts=texts,
+        probe_tokens=tokens,
+        probe_weights=weights,
+        run_name=folder,
+    )

@@ -151,7 +151,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     done = lambda r, i, n: print(
         f"[{i}/{n}] {r['heads']} heads, seed {r['seed']}: test acc {r['test_acc']:.4f}", flush=True
-    )  # noqa: E731
+    )
     rows = head_experiment(a.dataset, seeds=tuple(range(a.seeds)), cfg=cfg, on_result=done)
     print(f"saved {save(a.dataset, rows, cfg)} after {time.perf_counter() - t0:.0f} s")
     for s in summary(rows):

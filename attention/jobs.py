@@ -224,8 +224,8 @@ class TrainJob:
         if self._stop.is_set():
             self._set(state="stopped", message="Stopped before training started: nothing was saved.")
             return
-        on_eval = lambda record, preds: self._on_eval(model, data, record, preds)  # noqa: E731
-        stop = lambda: self._stop.is_set() or bool(self._blown_up)  # noqa: E731
+        on_eval = lambda record, preds: self._on_eval(model, data, record, preds)
+        stop = lambda: self._stop.is_set() or bool(self._blown_up)
         history = fit(model, data, cfg, on_step=self._on_step, on_eval=on_eval, should_stop=stop)
         if self._blown_up:
             self._set(state="failed", message=self._blown_up)
@@ -281,8 +281,8 @@ class TrainJob:
             note=note,
         )
         own_val = dict(texts=p.val_texts, labels=p.val_labels) if self.spec.upload is not None else None
-        path = save_new_run(self.runs_dir, f"{dataset.name}-{heads}h", model, data.tokenizer, data.classes, meta,
-                            history, metrics, own_val)  # fmt: skip
+        base = f"{dataset.name}-{heads}h"
+        path = save_new_run(self.runs_dir, base, model, data.tokenizer, data.classes, meta, history, metrics, own_val)
         state = "stopped" if history["stopped"] == "user" else "done"
         self._set(state=state, test_report=rep_test, run_path=str(path), run_name=path.name, message=note)
 

@@ -72,14 +72,6 @@ def classification_report(y_true, y_pred, classes):
     return Report(list(classes), cm, p, r, f, s)
 
 
-def binary_from_counts(tp, fn, fp, tn):
-    """Precision, recall and F1 from the four cells of a 2x2 confusion matrix."""
-    y_true = [1] * (tp + fn) + [0] * (fp + tn)
-    y_pred = [1] * tp + [0] * fn + [1] * fp + [0] * tn
-    rep = classification_report(y_true, y_pred, ["negative", "positive"])
-    return float(rep.precision[1]), float(rep.recall[1]), float(rep.f1[1])
-
-
 def reading(rep: Report, low_recall=0.5):
     """A few plain sentences on what the confusion matrix says, most important first."""
     lines = []

@@ -58,6 +58,8 @@ class Dropout(nn.Module):
 
     def __init__(self, p):
         super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout must be at least 0 and below 1, got {p}")
         self.p, self.generator = p, None
 
     def forward(self, x):

@@ -249,8 +249,8 @@ def runs_table(dirs=None):
     """One row per run folder, the user's newest first, then the shipped ones; unreadable runs say why."""
     rows = []
     for p in list_runs(*(dirs or (MODELS_DIR, RUNS_DIR))):
-        row = dict(folder=p.name, name=p.name, dataset="?", heads=None, layers=None, d_model=None, test_acc=None,
-                   macro_f1=None, created="", ended="", shipped=is_shipped(p), problem="", path=str(p))  # fmt: skip
+        row = dict(folder=p.name, name=p.name, dataset="?", **dict.fromkeys(("heads", "layers", "d_model")))
+        row.update(test_acc=None, macro_f1=None, created="", ended="", shipped=is_shipped(p), problem="", path=str(p))
         try:
             c = read_config(p)
             row.update(name=c.get("name", p.name), dataset=c.get("dataset", "?"), heads=c["model"]["num_heads"])

@@ -260,8 +260,8 @@ def main(argv=None):
     model_kw = dict(d_model=a.d_model, num_heads=a.heads, num_layers=a.layers, d_ff=a.d_ff, positional=a.positional)
     model_kw.update(dropout=a.dropout, pad_mask=not a.no_pad_mask, causal=a.causal)
     bar = tqdm(desc="training", unit="step")
-    on_step = lambda step, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.3f}"))  # noqa: E731
-    on_epoch = lambda r: tqdm.write(  # noqa: E731
+    on_step = lambda step, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.3f}"))
+    on_epoch = lambda r: tqdm.write(
         f"epoch {r['epoch']}: train loss {r['train_loss']:.3f}, val loss {r['val_loss']:.3f}, "
         f"val acc {r['val_acc']:.3f}, {r['samples_per_s']:.0f} samples/s"
     )

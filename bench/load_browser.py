@@ -34,7 +34,7 @@ def failed(st, e):
 async def new_page(browser, st):
     page = await (await browser.new_context(viewport={"width": 1400, "height": 1000})).new_page()
     page.on("pageerror", lambda e: st.errors.update(["page exception"]))
-    closed = lambda ws: page in st.quiet or st.errors.update(["websocket closed"])  # noqa: E731
+    closed = lambda ws: page in st.quiet or st.errors.update(["websocket closed"])
     page.on("websocket", lambda ws: ws.on("close", closed))
     return page
 

@@ -86,7 +86,7 @@ T, D = t.x.shape
 dk, H = t.d_k, t.num_heads
 rows = figures.axis_labels(t.tokens)
 dims, hdims = [f"d{j}" for j in range(D)], [f"d{j}" for j in range(dk)]
-chart = lambda fig, key: st.plotly_chart(fig, key=key, config={"displayModeBar": False})  # noqa: E731
+chart = lambda fig, key: st.plotly_chart(fig, key=key, config={"displayModeBar": False})
 p = t.probs.argmax()
 st.caption(f"Prediction for this sentence: **{ui.md_escape(run.classes[p])}** ({t.probs[p]:.0%}).")
 if cut := ui.cut_message(t.truncated, t.cut_chars, cfg.max_len):

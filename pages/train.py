@@ -183,8 +183,9 @@ def draw_probes(v, prefix, source):
         ss[key] = last  # follow the newest epoch unless the person moved the slider
     ss[f"_{key}_last"] = last
     c1, c2 = st.columns([3, 2])
-    i = c1.selectbox("Probe sentence", range(len(v.probe_texts)), format_func=v.probe_texts.__getitem__,
-                     key=f"{prefix}_probe")  # fmt: skip
+    i = c1.selectbox(
+        "Probe sentence", range(len(v.probe_texts)), format_func=v.probe_texts.__getitem__, key=f"{prefix}_probe"
+    )
     epoch = c2.select_slider("After epoch", list(range(last + 1)), key=key, help="0 = before training.")
     layers = v.probe_weights[epoch][i]
     layer = 0
@@ -256,8 +257,14 @@ def runs_section():
     st.dataframe(df, hide_index=True, key="runs_table", column_config=dict(test_acc=num, macro_f1=num), height=280)
     by_folder = {r["folder"]: r for r in rows}
     label = lambda f: by_folder[f]["label"]
-    pick = st.selectbox("Run", list(by_folder), index=None, format_func=label, key="run_pick",
-                        placeholder="Choose a run to see its results, rename, delete or download it")  # fmt: skip
+    pick = st.selectbox(
+        "Run",
+        list(by_folder),
+        index=None,
+        format_func=label,
+        key="run_pick",
+        placeholder="Choose a run to see its results, rename, delete or download it",
+    )
     if pick:
         run_details(by_folder[pick])
 
@@ -274,8 +281,14 @@ def run_details(row):
         with c3.popover("Delete"):
             st.write(f"Delete {ui.md_escape(row['folder'])} for good?")
             st.button("Yes, delete", key="delete_run", type="primary", on_click=act, args=(runs.delete_run, path))
-    st.download_button("Download as zip", lambda: runs.zip_run(path), f"{row['folder']}.zip", "application/zip",
-                       key="download_run", on_click="ignore")  # fmt: skip
+    st.download_button(
+        "Download as zip",
+        lambda: runs.zip_run(path),
+        f"{row['folder']}.zip",
+        "application/zip",
+        key="download_run",
+        on_click="ignore",
+    )
     if row["problem"]:
         st.error(f"This run can't be loaded: {row['problem']}")
         return

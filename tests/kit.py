@@ -57,5 +57,5 @@ def cells_overflowing(page, min_font=8):
     """The drawn heatmaps whose cell text is wider than its cell (less than 1 px clear on each side), taller
     than it, or smaller than `min_font` px; also returns every heatmap, for further checks."""
     maps = page.evaluate(CELLS_JS)
-    fits = lambda m: m["text_w"] + 2 <= m["cell_w"] and m["text_h"] <= m["cell_h"] and m["font"] >= min_font  # noqa: E731
+    fits = lambda m: m["text_w"] + 2 <= m["cell_w"] and m["text_h"] <= m["cell_h"] and m["font"] >= min_font
     return [m for m in maps if m["n"] and not fits(m)], maps

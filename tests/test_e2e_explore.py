@@ -17,6 +17,13 @@ GRIDS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
   }))"""
 
 
+def label(folder):
+    """How the model picker names a run (its display name, accuracy...): read from the run as the app does."""
+    from attention.runs import runs_table
+
+    return next(r["label"] for r in runs_table() if r["folder"] == folder)
+
+
 def open_app(page, server, **params):
     page.goto(server + ("/?" + urlencode(params) if params else "/"))
     expect(page.locator("[data-testid='stApp']")).to_have_attribute(
@@ -56,7 +63,7 @@ def test_switching_heads_changes_the_grid(page, server):
     grid(page, 5)
     page.locator(".st-key-heads button", has_text="8").click()
     grid(page, 9)
-    expect(page.get_by_role("combobox", name="Model")).to_have_value("tweets-8h")
+    expect(page.get_by_role("combobox", name="Model")).to_have_value(label("tweets-8h"))
     page.locator(".st-key-heads button", has_text="1").click()
     assert grid(page, 1)["titles"] == ["head 1"]
 
@@ -82,7 +89,7 @@ def test_shared_url_restores_the_view(page, server):
     assert g["x"] == ["0:my", "1:bag", "2:is", "3:lost"]
     assert all(row[1] == 0 for row in g["z0"])  # "bag" hidden as a key
     expect(page.get_by_label("Sentence")).to_have_value("my bag is lost")
-    expect(page.get_by_role("combobox", name="Model")).to_have_value("tweets-8h")
+    expect(page.get_by_role("combobox", name="Model")).to_have_value(label("tweets-8h"))
     # the page writes the same state back into the address bar
     query = {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
     assert query == params

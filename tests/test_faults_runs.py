@@ -86,7 +86,7 @@ CHECKPOINTS = [  # id, what is done to a good run folder, expected fragment of t
         "vocab.json has 6 words but the model expects 5",
     ),
     ("zero heads in config", set_config(num_heads=0), "is unusable"),
-    ("dropout 2 in config", set_config(dropout=2.0), "dropout probability has to be between 0 and 1"),
+    ("dropout 2 in config", set_config(dropout=2.0), "dropout must be at least 0 and below 1, got 2.0"),
     ("missing vocab.json", remove("vocab.json"), "is unusable"),
 ]
 DAMAGE = {c[0]: c[1] for c in CHECKPOINTS}

@@ -3,11 +3,15 @@
 import numpy as np
 import pytest
 
-from attention.metrics import binary_from_counts, classification_report, reading
+from attention.metrics import classification_report, reading
 
 
 def test_seed_example_tp85_fn15_fp10_tn90():
-    precision, recall, f1 = binary_from_counts(tp=85, fn=15, fp=10, tn=90)
+    tp, fn, fp, tn = 85, 15, 10, 90
+    y_true = [1] * (tp + fn) + [0] * (fp + tn)
+    y_pred = [1] * tp + [0] * fn + [1] * fp + [0] * tn
+    rep = classification_report(y_true, y_pred, ["negative", "positive"])
+    precision, recall, f1 = rep.precision[1], rep.recall[1], rep.f1[1]
     assert precision == pytest.approx(85 / 95, abs=1e-4) == pytest.approx(0.8947, abs=1e-4)
     assert recall == pytest.approx(0.85)
     assert f1 == pytest.approx(2 * 0.8947 * 0.85 / (0.8947 + 0.85), abs=1e-3)
