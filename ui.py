@@ -102,12 +102,6 @@ def catalog():
     return {r["folder"]: r for r in runs_table() if not r["problem"]}  # a broken run shows on the Train page
 
 
-def run_label(folder):
-    """The run's display name and what tells it apart (dataset, heads, accuracy, time), for pickers."""
-    row = catalog().get(folder)
-    return row["label"] if row else folder
-
-
 def model_picker():
     """Sidebar model picker. A shared link's ?model= is read once per session. Returns the chosen name."""
     labels = {folder: row["label"] for folder, row in catalog().items()}

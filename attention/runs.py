@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -263,14 +264,10 @@ def runs_table(dirs=None):
         rows.append(row)
     own = sorted((r for r in rows if not r["shipped"]), key=lambda r: (r["created"], r["folder"]), reverse=True)
     rows = own + [r for r in rows if r["shipped"]]
-    for r in rows:
-        r["label"] = run_label(r)
-    seen = {}
-    for r in rows:  # two runs that still read the same (same name, minute and accuracy): add the folder
-        seen.setdefault(r["label"], []).append(r)
-    for same in (v for v in seen.values() if len(v) > 1):
-        for r in same:
-            r["label"] += f" · {r['folder']}"
+    labels = [run_label(r) for r in rows]
+    twice = {lab for lab, n in Counter(labels).items() if n > 1}  # same name, minute and accuracy: add the folder
+    for r, lab in zip(rows, labels):
+        r["label"] = f"{lab} · {r['folder']}" if lab in twice else lab
     return rows
 
 
