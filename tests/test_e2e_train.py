@@ -165,6 +165,7 @@ def test_a_renamed_run_keeps_its_panel_open_and_shows_its_new_name_everywhere(pa
     save_old_run(server_runs_dir, "rename-me")
     open_train(page, server)
     page.get_by_role("combobox", name="Run").click()
+    page.keyboard.type("rename-me")  # the list shows only its first options: filter, as a person would
     page.get_by_role("option", name="rename-me · tiny · 2 heads").click()
     idle(page)
     box = page.locator(".st-key-name_rename-me input")
@@ -179,4 +180,5 @@ def test_a_renamed_run_keeps_its_panel_open_and_shows_its_new_name_everywhere(pa
     expect(box).to_be_visible()  # the run's panel stayed open
     expect(page.get_by_role("combobox", name="Run")).to_have_value("my best run · tiny · 2 heads")
     page.get_by_role("combobox", name="Model").click()
+    page.keyboard.type("my best")
     expect(page.get_by_role("option", name="my best run · tiny · 2 heads")).to_be_visible()
