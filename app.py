@@ -17,8 +17,10 @@ pages = {
     ],
 }
 page = st.navigation(pages)
-ui.warm_up()  # once per process: torch threads and the interpreter switch interval
+ui.warm_up()  # once per process: torch threads, the interpreter switch interval, the allocator
+ui.session_memory()  # once per session: memory goes back when it ends
 ui.page_style()
 ui.model_picker()
 ui.keep_shared()
 page.run()
+ui.preload()  # once per process, after the first page is drawn: what the other pages import

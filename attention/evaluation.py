@@ -151,9 +151,10 @@ class Progress:
     step_times: list = field(default_factory=list)  # monotonic time of every step
     epochs: list = field(default_factory=list)  # fit's per-epoch records
     reports: list = field(default_factory=list)  # per epoch, the validation Report
-    val_preds: list = field(default_factory=list)  # per epoch, (N,) int array
-    val_texts: list = field(default_factory=list)
+    val_preds: list = field(default_factory=list)  # per epoch, (N,) int array; emptied once saved
+    val_texts: list = field(default_factory=list)  # emptied once saved, like val_labels: `mistakes` is kept
     val_labels: list = field(default_factory=list)
+    mistakes: list = field(default_factory=list)  # the kept epoch's misclassified texts, once saved
     probe_texts: list = field(default_factory=list)
     probe_tokens: list = field(default_factory=list)
     probe_weights: list = field(default_factory=list)  # per epoch (0 = before training), per probe, per layer
@@ -244,7 +245,9 @@ def view_of_job(p: Progress) -> View:
         reports["validation"] = p.reports[epoch - 1]
     if p.test_report is not None:
         reports["test"] = p.test_report
-    wrong = mistakes(p.val_texts, p.val_labels, p.val_preds[epoch - 1], p.classes) if epoch else []
+    wrong = p.mistakes  # saved: the kept epoch's, computed once (the validation texts are let go)
+    if epoch and not p.run_name:
+        wrong = mistakes(p.val_texts, p.val_labels, p.val_preds[epoch - 1], p.classes)
     probes = dict(probe_texts=p.probe_texts, probe_tokens=p.probe_tokens, probe_weights=p.probe_weights)
     return View(
         classes=p.classes,

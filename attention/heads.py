@@ -7,6 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from attention.synthetic import query_key_pairs
 from attention.train import Encoded, batches_by_length
 
 
@@ -180,23 +181,30 @@ def head_names(cfg):
 
 
 def lab_report(run, limit=1000):
-    """Everything the Heads lab shows for one model, on (up to `limit` texts of) its validation split."""
+    """Everything the Heads lab shows for one model, on (up to `limit` texts of) its validation split.
+
+    Numbers only, no attention weights (hundreds of (H, T, T) arrays): the page caches the report per model.
+    """
     data, texts = validation_of(run, limit)
     full, rows = ablation(run.model, data)
     samples = collect_weights(run.model, data, limit=min(limit, 512))
-    L = run.model.cfg.num_layers
-    diag = [diagnostics(samples, layer) for layer in range(L)]
-    sims = [similarity(samples, layer) for layer in range(L)]
+    layers = range(run.model.cfg.num_layers)
+    hits = None
+    if run.meta.get("dataset") == "synthetic":
+        max_len = run.model.cfg.max_len
+        targets = [query_key_pairs(run.tokenizer.encode(t, max_len).tokens) for t in texts[: len(samples)]]
+        hits = [position_hits(samples, targets, layer) for layer in layers]
     return dict(
         full=full,
         rows=rows,
         curve=pruning_curve(run.model, data, rows),
-        diagnostics=diag,
-        similarity=sims,
+        diagnostics=[diagnostics(samples, layer) for layer in layers],
+        similarity=[similarity(samples, layer) for layer in layers],
+        mean_len=float(np.mean([s[0].shape[-1] for s in samples])),  # tokens per text (every layer alike)
+        position_hits=hits,  # synthetic task only: per layer, (H, 2) shares on the true left/right number
         texts=texts,
         labels=data.labels.numpy(),
         names=head_names(run.model.cfg),
-        samples=samples,
     )
 
 

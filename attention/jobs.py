@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import torch
 
+from attention import allocator
 from attention import evaluation as ev
 from attention.data import DataError, TextDataset, load_dataset
 from attention.runs import save_new_run
@@ -191,6 +192,7 @@ class TrainJob:
                 self._train()
             finally:
                 self.slots.release(self.id)
+                allocator.trim()  # what the training freed goes back to the system
         except TrainingDiverged as e:
             self._set(state="failed", message=f"{e} Nothing was saved.", best_epoch=None)
         except DataError as e:
@@ -284,7 +286,8 @@ class TrainJob:
         base = f"{dataset.name}-{heads}h"
         path = save_new_run(self.runs_dir, base, model, data.tokenizer, data.classes, meta, history, metrics, own_val)
         state = "stopped" if history["stopped"] == "user" else "done"
-        self._set(state=state, test_report=rep_test, run_path=str(path), run_name=path.name, message=note)
+        saved = dict(test_report=rep_test, run_path=str(path), run_name=path.name, message=note, mistakes=wrong)
+        self._set(state=state, **saved, val_texts=[], val_labels=[], val_preds=[])  # the page needs them no more
 
 
 class JobBox:

@@ -1,6 +1,6 @@
 """Run every bench, one after another, and write bench/REPORT.md: the targets first, then each bench's tables.
 
-python bench/report.py           # all six benches, about 20 minutes; run it alone (2 cores)
+python bench/report.py           # all eight benches, about 30 minutes; run it alone (2 cores)
 python bench/report.py --quick   # without bench/train.py (no target), and a 20 s load phase
 
 Each bench runs as a subprocess (never two at once) with `--json` where it has targets, so the
@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,8 @@ BENCHES = [
     ("serve", "bench/serve.py", [], True, 600),
     ("train_ui", "bench/train_ui.py", [], True, 1200),
     ("load", "bench/load.py", [], True, 600),
+    ("memory", "bench/memory.py", [], True, 900),
+    ("stop", "bench/stop.py", [], True, 600),
 ]
 
 
@@ -37,8 +40,8 @@ def run_bench(script, args, json_path, limit):
     """Run one bench in its own process group; (exit code or None on timeout, stdout, stderr, seconds)."""
     cmd = [sys.executable, script, *args] + (["--json", str(json_path)] if json_path else [])
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # fmt: skip
+    pipes = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, **pipes, start_new_session=True)  # its own group: killed as one
     try:
         out, err = proc.communicate(timeout=limit)
         code = proc.returncode
@@ -64,9 +67,17 @@ def worst(rows, tokens, key, model=None):
     return max(((r[key], r["model"]) for r in rows), default=(None, None))
 
 
+def grown(memory):
+    return None if memory is None else memory["after_mb"] - memory["start_mb"]
+
+
+def slowest_stop(stops):
+    return max((statistics.median(r["times"]) for r in stops), default=None) if stops else None
+
+
 def targets(results):
     """Rows (target, goal, measured, met) from the benches' numbers; met is None when not measured."""
-    explore, serve, load, ui = (results.get(k) for k in ("explore", "serve", "load", "train_ui"))
+    explore, serve, load, ui, mem = (results.get(k) for k in ("explore", "serve", "load", "train_ui", "memory"))
     server32, m32 = worst(get(explore, "server"), 32, "total_ms")
     draw8h, _ = worst(get(explore, "browser"), 32, "median_ms", model="tweets-8h")
     draw128, m128 = worst(get(explore, "browser"), 128, "median_ms")
@@ -79,6 +90,8 @@ def targets(results):
         ("Server RSS, 5 sessions", "<= 690 MB", get(serve, "rss_5_sessions_mb"), 690, "{:.0f} MB"),
         ("Load test errors", "0", get(load, "errors"), 0, "{}", f"{get(load, 'sessions')} sessions + 1 training"),
         ("Load test p95 / single-user p95", "<= 2x", get(load, "p95_ratio"), 2, "{:.2f}x"),
+        ("Server RSS after 20 sessions + 5 trainings, minus at start", "<= 100 MB", grown(mem), 100, "{:+.0f} MB"),
+        ("Stop: click -> saved, slowest model (median)", "<= 1 s", slowest_stop(results.get("stop")), 1, "{:.1f} s"),
     ]
     out = []
     for target, goal, value, limit, fmt, *detail in rows:
@@ -101,9 +114,11 @@ def write_report(runs, results, path=OUT):
     """runs: [(name, command, exit code, stdout, stderr, seconds, load average before)]."""
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
     lines = ["# Benchmarks", ""]
-    lines.append(f"Written by `python bench/report.py` on {datetime.now():%Y-%m-%d %H:%M}, commit "
-                 f"`{commit.stdout.strip() or '?'}`, {os.cpu_count()} cores, Python {platform.python_version()}. "
-                 f"The benches ran one after another, {sum(r[5] for r in runs) / 60:.0f} min in all.")  # fmt: skip
+    when, minutes = f"{datetime.now():%Y-%m-%d %H:%M}", sum(r[5] for r in runs) / 60
+    lines.append(
+        f"Written by `python bench/report.py` on {when}, commit `{commit.stdout.strip() or '?'}`, {os.cpu_count()} "
+        f"cores, Python {platform.python_version()}. The benches ran one after another, {minutes:.0f} min in all."
+    )
     lines += ["", "## Targets", "", *summary(results)]
     for name, command, code, out, err, seconds, load in runs:
         lines += ["", f"## {name}", "", f"`{command}` ({seconds:.0f} s; load average before: {load})", ""]

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from attention import experiment, heads, lab_figures, synthetic
+from attention import experiment, heads, lab_figures
 from attention.data import DataError
 from attention.runs import CheckpointError
 
@@ -112,7 +112,7 @@ if run.model.cfg.num_layers > 1:
     layer = st.segmented_control("Layer", list(range(run.model.cfg.num_layers)), format_func=lambda i: f"{i + 1}") or 0
 d = rep["diagnostics"][layer]
 H = run.model.cfg.num_heads
-T_mean = float(np.mean([s[layer].shape[-1] for s in rep["samples"]]))
+T_mean = rep["mean_len"]
 diag = pd.DataFrame(
     {
         "head": rep["names"][layer * H : (layer + 1) * H],
@@ -136,9 +136,7 @@ with c2:
 
 if run.meta.get("dataset") == "synthetic":
     st.subheader("Where heads matter: do they find the true positions?")
-    texts = rep["texts"][: len(rep["samples"])]
-    targets = [synthetic.query_key_pairs(run.tokenizer.encode(t, run.model.cfg.max_len).tokens) for t in texts]
-    hits = heads.position_hits(rep["samples"], targets, layer)
+    hits = rep["position_hits"][layer]
     st.caption(
         "From the query 'vs', how often each head's strongest attention lands on the number just before it "
         "(left) or just after it (right)."

@@ -141,13 +141,17 @@ def live_epoch(snap, job, column):
         draw_reports(v, "live", job.id)
 
 
-def memo(key, build):
-    """This session's figure for `key`, built once: an epoch's figures never change, and redraws must be cheap."""
+def memo(key, build, keep=8):
+    """This session's figure for `key`, built once: an epoch's figures never change, and redraws must be cheap.
+
+    Only the `keep` latest stay: a closed tab's session lingers on the server for minutes (Streamlit keeps it
+    for a reconnect), and so does what it holds.
+    """
     cache = ss.setdefault("_train_memo", {})
     if key not in cache:
-        if len(cache) > 64:
-            cache.clear()
         cache[key] = build()
+        while len(cache) > keep:
+            cache.pop(next(iter(cache)))
     return cache[key]
 
 

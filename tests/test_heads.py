@@ -116,3 +116,19 @@ def test_a_model_trained_without_the_padding_mask_scores_the_same_at_any_batch_s
         assert np.array_equal(s.preds, one[0].preds) and s.loss == pytest.approx(one[0].loss, rel=1e-5)
     for w1, w300 in zip(collect_weights(m, data, batch_size=1), collect_weights(m, data, batch_size=300)):
         assert np.allclose(w1[0], w300[0], atol=1e-6) and np.allclose(w300[0].sum(-1), 1.0, atol=1e-5)  # rows sum to 1
+
+
+def test_the_lab_report_holds_numbers_not_attention_weights():
+    """The page caches one report per model: it must not carry hundreds of (H, T, T) arrays."""
+    import pickle
+
+    from attention.heads import lab_report, validation_of
+    from attention.runs import MODELS_DIR, load_run
+
+    run = load_run(MODELS_DIR / "synthetic-4h")
+    rep = lab_report(run, limit=300)
+    assert len(pickle.dumps(rep)) < 100_000
+    data, _ = validation_of(run, 300)
+    assert rep["mean_len"] == pytest.approx(np.mean([len(ids) for ids in data.ids]))
+    hits = rep["position_hits"][0]
+    assert hits.shape == (4, 2) and ((0 <= hits) & (hits <= 1)).all()

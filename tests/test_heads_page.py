@@ -50,7 +50,8 @@ def test_a_run_trained_on_an_upload_keeps_its_validation_split_privately_and_the
     snap = job.snapshot()
     folder = runs_dir / snap.run_name
     kept = runs.read_validation(folder)
-    assert kept == dict(texts=snap.val_texts, labels=snap.val_labels) and len(kept["texts"]) == 20
+    split = spec(n=200).upload.val
+    assert kept == dict(texts=split.texts, labels=split.labels) and len(kept["texts"]) == 20
     names = zipfile.ZipFile(BytesIO(runs.zip_run(folder))).namelist()
     assert f"{folder.name}/config.json" in names and not any("validation" in n for n in names)  # not handed out
     at = open_lab(snap.run_name)

@@ -11,6 +11,7 @@ from io import BytesIO
 import pytest
 import torch
 
+from attention import evaluation as ev
 from attention import jobs, runs
 from attention.data import TextDataset, split_stratified
 from attention.jobs import JobBox, JobSpec, Slots, TrainJob, check
@@ -55,7 +56,7 @@ def test_a_job_reports_progress_and_saves_a_loadable_run(tmp_path):
         time.sleep(0.005)
     snap = job.snapshot()
     assert snap.state == "done", snap.message
-    assert len(snap.epochs) == 4 and len(snap.reports) == 4 and len(snap.val_preds) == 4
+    assert len(snap.epochs) == 4 and len(snap.reports) == 4
     assert len(snap.steps) == 4 * snap.steps_per_epoch
     assert len({steps for _, steps, _ in seen}) > 2  # the steps grew while we watched
     assert len(snap.probe_weights) == 5  # before training, then after each epoch
@@ -68,6 +69,17 @@ def test_a_job_reports_progress_and_saves_a_loadable_run(tmp_path):
     assert set(run.metrics) == {"val", "test", "misclassified"}
     assert run.metrics["val"]["confusion"] == snap.reports[snap.best_epoch - 1].confusion.tolist()
     assert len(run.history["probes"]["epochs"]) == 5 and run.history["stopped"] == "completed"
+
+
+def test_a_finished_job_lets_go_of_its_validation_texts_and_keeps_the_mistakes_it_saved(tmp_path):
+    job = TrainJob(spec(epochs=2), runs_dir=tmp_path, slots=Slots(1)).start()
+    live = wait_for(job, lambda s: len(s.epochs) == 1)
+    assert len(live.val_texts) == len(live.val_labels) == 20 and len(live.val_preds) == 1  # the page needs them now
+    assert job.join(60)
+    snap = job.snapshot()
+    assert snap.state == "done" and snap.val_texts == snap.val_labels == snap.val_preds == []
+    saved = load_run(tmp_path / snap.run_name).metrics["misclassified"]
+    assert snap.mistakes == saved and ev.view_of_job(snap).mistakes == saved
 
 
 def test_stop_ends_the_job_within_a_second_and_keeps_the_best_model(tmp_path):

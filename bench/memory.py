@@ -1,0 +1,107 @@
+"""Does the server give memory back? Its RSS at start, after N browser sessions and M trainings, and after.
+
+    python bench/memory.py                         # 20 sessions, 5 trainings; about 4 minutes
+    python bench/memory.py --sessions 60 --trainings 14 --json out.json
+
+Start: the server is up and one visitor has seen a prediction on Explore (torch and a model loaded: the floor
+of any served app). Then N sessions, one after another, each in a fresh browser context, visit one page each
+in turn (Explore with a sentence, Inside a head, Heads lab, Train); M of the Train visits train the tweets for
+one epoch and wait for "Saved as". "Busy" is the RSS with the last session still open; "after" once every
+session has closed and the server has been left alone for --idle seconds. The goal: after within 100 MB of start.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+MODELS = ["tweets-4h", "tweets-8h", "tweets-1h", "synthetic-4h", "bbc-4h", "tweets-2h"]
+WORDS = "the flight was not good at all and my bag is lost but the crew were great thanks".split()
+
+
+def rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def visit(browser, url, i, train):
+    """Session i: one page, a different model and sentence each time; returns the open page."""
+    pg = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    pg.set_default_timeout(120_000)
+    model, text = MODELS[i % len(MODELS)], "+".join(WORDS[i % 7 : i % 7 + 4 + i % 9])
+    page = "train" if train else ["", "inside", "heads", "train"][i % 4]
+    pg.goto(f"{url}/{page}?model={model}&text={text}")
+    pg.wait_for_selector(IDLE)
+    pg.get_by_test_id("stApp").wait_for()
+    if page == "":
+        pg.wait_for_selector("g.hm image")
+    if train:
+        box = pg.locator(".st-key-t_epochs input")
+        box.fill("1")
+        box.press("Enter")
+        pg.wait_for_selector(IDLE)
+        pg.locator(".st-key-start_training button").click()
+        pg.get_by_text("Saved as").wait_for(timeout=300_000)
+        pg.wait_for_selector(IDLE)
+    return pg
+
+
+def main(sessions, trainings, idle):
+    train_at = {round(k * sessions / trainings) + 3 for k in range(trainings)} if trainings else set()
+    proc, url = start_server(tempfile.mkdtemp())
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            first = visit(browser, url, 0, False)
+            time.sleep(2)
+            start = rss_mb(proc.pid)
+            first.context.close()
+            peak, pg = start, None
+            for i in range(1, sessions + 1):
+                if pg:
+                    pg.context.close()
+                pg = visit(browser, url, i, i in train_at)
+                peak = max(peak, rss_mb(proc.pid))
+                tag = " (trained)" if i in train_at else ""
+                print(f"session {i:3d}{tag}: {rss_mb(proc.pid):.0f} MB", file=sys.stderr)
+            busy = rss_mb(proc.pid)
+            pg.context.close()
+            browser.close()
+        time.sleep(idle)
+        after = rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    rows = [("start (one session has drawn Explore)", start), (f"peak during {sessions} sessions", peak)]
+    rows += [(f"busy: after {sessions} sessions, {len(train_at)} trainings", busy)]
+    rows += [(f"after: all closed, {idle} s idle", after)]
+    print(f"Server RSS (one process); {sessions} sessions, {len(train_at)} trainings of one epoch.")
+    print()
+    print("| moment | server RSS |")
+    print("|---|---|")
+    for name, mb in rows:
+        print(f"| {name} | {mb:.0f} MB |")
+    print(f"| after − start (goal ≤ 100 MB) | {after - start:+.0f} MB |")
+    return dict(start_mb=start, peak_mb=peak, busy_mb=busy, after_mb=after, sessions=sessions, trainings=len(train_at))
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--trainings", type=int, default=5)
+    ap.add_argument("--idle", type=int, default=30, help="seconds to wait with nobody connected")
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
+    args = ap.parse_args()
+    numbers = main(args.sessions, args.trainings, args.idle)
+    if args.json:
+        args.json.write_text(json.dumps(numbers, indent=1))
