@@ -91,7 +91,7 @@ def targets(results):
         ("Load test errors", "0", get(load, "errors"), 0, "{}", f"{get(load, 'sessions')} sessions + 1 training"),
         ("Load test p95 / single-user p95", "<= 2x", get(load, "p95_ratio"), 2, "{:.2f}x"),
         ("Server RSS after 20 sessions + 5 trainings, minus at start", "<= 100 MB", grown(mem), 100, "{:+.0f} MB"),
-        ("Stop: click -> saved, slowest model (median)", "<= 1 s", slowest_stop(results.get("stop")), 1, "{:.1f} s"),
+        ("Stop: click -> saved, slowest model (median)", "<= 2 s", slowest_stop(results.get("stop")), 2, "{:.1f} s"),
     ]
     out = []
     for target, goal, value, limit, fmt, *detail in rows:

@@ -3,7 +3,7 @@
 python bench/stop.py              # 1 and 2 layers, 3 stops each; about 2 minutes
 python bench/stop.py --json out.json
 
-The Train page promises that Stop ends training within a second and saves the best model so far. Each try
+The Train page promises that Stop saves the best model so far and shows it in about 2 s. Each try
 starts a training on the tweets with the page's defaults (2 layers: 2 heads), waits until the first epoch has
 ended (the probe heads and reports are drawn from then on: a page that fails there redraws slowly), clicks Stop
 and times the saved message. One browser, one training at a time.
@@ -45,8 +45,9 @@ def one_stop(pg, url, heads, layers):
     pg.wait_for_timeout(2000)  # the page has redrawn the epoch's probes and reports
     t0 = time.perf_counter()
     pg.locator(".st-key-stop_training button").click()
-    pg.get_by_text("Stopped by you").wait_for(timeout=120_000)
-    pg.get_by_text("Saved as").wait_for(timeout=120_000)
+    pg.locator("[data-testid='stAlert']", has_text="Stopped by you").filter(has_text="Saved as").wait_for(
+        timeout=120_000
+    )  # the status line (earlier tries' runs are listed in the runs table, with the same note)
     return time.perf_counter() - t0, pg.locator("[data-testid='stException']").count() > 0
 
 

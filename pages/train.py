@@ -111,7 +111,7 @@ def status(snap, job):
         if snap.state != "queued":
             st.caption(
                 "Time left assumes every epoch runs; early stopping may end sooner. "
-                "Stop ends training within a second and saves the best model so far."
+                "Stop ends training within a batch and saves the best model so far (on screen in about 2 s)."
             )
 
 
