@@ -34,7 +34,7 @@ bench: $(VENV)/.deps
 
 # Retrain the shipped default models (about 10 minutes on 2 idle CPU cores).
 models: $(VENV)/.deps
-	$(PY) -m attention.defaults
+	$(PY) -m attention.training.recipes
 
 # The README's screenshots (starts the app and a headless Chromium).
 screenshots: $(VENV)/.dev-deps

@@ -8,17 +8,18 @@ import sys
 import streamlit as st
 import torch
 
-from attention import allocator
-from attention.explore import MAX_CHARS
-from attention.figures import CELL_TEXT_CSS
-from attention.results import baseline, load_results
-from attention.runs import CheckpointError, list_runs, load_run, runs_table
+from attention.analysis.sentence import MAX_CHARS
+from attention.app import allocator
+from attention.app.results import baseline, load_results
+from attention.app.runstore import list_runs, runs_table
+from attention.training.checkpoints import CheckpointError, load_run
+from attention.viz.figures import CELL_TEXT_CSS
 
 DEFAULT_MODEL = "tweets-4h"
 # What the Heads lab and Train pages import (pandas, scikit-learn and SciPy: about 140 MB), and torch._dynamo,
 # which the optimizer's first step imports (70 MB): see preload().
-PRELOAD = ("pandas", "pyarrow", "attention.heads", "attention.experiment", "attention.jobs", "attention.lab_figures")
-PRELOAD += ("torch.optim", "torch._dynamo")
+PRELOAD = ("pandas", "pyarrow", "attention.analysis.heads", "attention.training.experiment", "attention.app.jobs")
+PRELOAD += ("attention.viz.lab_figures", "torch.optim", "torch._dynamo")
 MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -53,7 +54,7 @@ def warm_up():
     A 1 ms switch interval (Python's default is 5 ms) cut the p95 of 12 sessions exploring while one trained
     from 277 ms to about 190 ms (bench/load.py), with no loss of training speed.
     """
-    allocator.settle()  # large blocks go back to the system when freed (attention/allocator.py)
+    allocator.settle()  # large blocks go back to the system when freed (attention/app/allocator.py)
     torch.set_num_threads(1)
     sys.setswitchinterval(0.001)  # a training thread hands the interpreter to waiting sessions sooner than 5 ms
     torch.ones(1) @ torch.ones(1)
@@ -350,7 +351,7 @@ def share_link():
 @st.cache_resource(scope="session", on_release=lambda box: box.release(), show_spinner=False)
 def job_box():
     """This session's training job holder; when the session ends (tab closed) its job is stopped."""
-    from attention.jobs import JobBox
+    from attention.app.jobs import JobBox
 
     return JobBox()
 

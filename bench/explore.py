@@ -17,9 +17,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from attention import figures  # noqa: E402
-from attention.explore import Masks, analyze, panels  # noqa: E402
-from attention.runs import MODELS_DIR, load_run  # noqa: E402
+from attention.analysis.sentence import Masks, analyze, panels  # noqa: E402
+from attention.training.checkpoints import MODELS_DIR, load_run  # noqa: E402
+from attention.viz import figures  # noqa: E402
 
 SIZES = (8, 32, 128)
 MODELS = ("tweets-1h", "tweets-8h")

@@ -18,7 +18,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 from test_e2e_explore import GRIDS_JS
 
-from attention.data import DATASETS
+from attention.data.registry import DATASETS
 
 PANELS = 5  # 4 heads + their average
 ERROR_BOXES = "[data-testid=stException], [data-testid=stAlertContentError]"

@@ -14,7 +14,7 @@ from load_common import MODEL, note, progress, read_history, sentence
 from websockets.exceptions import ConnectionClosed
 from wsclient import Session
 
-from attention.data import DATASETS
+from attention.data.registry import DATASETS
 
 
 def ws_failed(st, e):

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from attention.mha import MultiHeadAttention  # noqa: E402
+from attention.core.mha import MultiHeadAttention  # noqa: E402
 
 B, T = 64, 64
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from attention.data import load_dataset  # noqa: E402
-from attention.defaults import MODEL, RECIPES  # noqa: E402
-from attention.model import AttentionClassifier, ModelConfig  # noqa: E402
-from attention.train import fit, prepare  # noqa: E402
+from attention.core.model import AttentionClassifier, ModelConfig  # noqa: E402
+from attention.data.registry import load_dataset  # noqa: E402
+from attention.training.loop import fit, prepare  # noqa: E402
+from attention.training.recipes import MODEL, RECIPES  # noqa: E402
 
 
 def main(heads=(1, 2, 4, 8)):

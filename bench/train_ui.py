@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from attention.jobs import TORCH_THREADS, JobSpec, Slots, TrainJob  # noqa: E402
-from attention.train import TrainConfig  # noqa: E402
+from attention.app.jobs import TORCH_THREADS, JobSpec, Slots, TrainJob  # noqa: E402
+from attention.training.loop import TrainConfig  # noqa: E402
 
 CFG = TrainConfig(epochs=6)  # the Train page's defaults
 MODEL = dict(d_model=64, num_heads=4, num_layers=1, positional="sinusoidal", pad_mask=True, causal=False)
@@ -44,7 +44,8 @@ def per_epoch(history):
 
 def cli(tmp):
     out = Path(tmp) / "cli"
-    cmd = [sys.executable, "-m", "attention.train", "--dataset", "tweets", "--heads", "4", "--epochs", str(CFG.epochs)]
+    cmd = [sys.executable, "-m", "attention.training.loop", "--dataset", "tweets", "--heads", "4"]
+    cmd += ["--epochs", str(CFG.epochs)]
     t0 = time.perf_counter()
     subprocess.run(cmd + ["--out", str(out)], cwd=ROOT, check=True, capture_output=True)
     wall = time.perf_counter() - t0
@@ -96,7 +97,7 @@ def main():
     print(f"tweets, 4 heads, d_model 64, batch {CFG.batch_size}, at most {CFG.epochs} epochs; 2 cores")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [("CLI (python -m attention.train, torch default threads)", *cli(tmp))]
+        rows = [("CLI (python -m attention.training.loop, torch default threads)", *cli(tmp))]
         rows.append((f"Train page's job, no page ({TORCH_THREADS} torch thread)", *job_alone(tmp)))
         sps, epochs, wall, gaps = page(tmp)
         rows.append(("Train page in Chromium (job + live redraws)", sps, epochs, wall))

@@ -3,9 +3,10 @@
 import streamlit as st
 
 import ui
-from attention import figures
-from attention.explore import EXAMPLES, MAX_CHARS, Masks, analyze, doubts, export_csv, export_json, panels, scope_note
-from attention.results import heads_sentence, load_results
+from attention.analysis.sentence import MAX_CHARS, Masks, analyze, export_csv, export_json, panels
+from attention.app.results import heads_sentence, load_results
+from attention.app.scope import EXAMPLES, doubts, scope_note
+from attention.viz import figures
 
 ui.ensure_router()
 

@@ -5,9 +5,11 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from attention import experiment, heads, lab_figures
-from attention.data import DataError
-from attention.runs import CheckpointError
+from attention.analysis import heads
+from attention.data.types import DataError
+from attention.training import experiment
+from attention.training.checkpoints import CheckpointError
+from attention.viz import lab_figures
 
 ui.ensure_router()
 
@@ -27,7 +29,7 @@ first = model_dataset if model_dataset in choices else "tweets"  # open on the s
 dataset = st.segmented_control("Dataset", choices, key="lab_dataset", default=first) or first
 saved = experiment.load(dataset)
 if saved is None:
-    st.info(f"No saved experiment for {dataset}. Run `python -m attention.experiment --dataset {dataset}`.")
+    st.info(f"No saved experiment for {dataset}. Run `python -m attention.training.experiment --dataset {dataset}`.")
 else:
     rows = saved["rows"]
     for kind, sentence in experiment.verdicts(rows):

@@ -5,10 +5,18 @@ from dataclasses import replace
 import streamlit as st
 
 import ui
-from attention import figures
-from attention.explore import MAX_CHARS, Masks, analyze
-from attention.stage_figures import matrices, pipeline_diagram
-from attention.stages import follow_table, pipeline, positions_table, token_labels, trace, worked_row, worked_table
+from attention.analysis.sentence import MAX_CHARS, Masks, analyze
+from attention.analysis.stages import (
+    follow_table,
+    pipeline,
+    positions_table,
+    token_labels,
+    trace,
+    worked_row,
+    worked_table,
+)
+from attention.viz import figures
+from attention.viz.stage_figures import matrices, pipeline_diagram
 
 ui.ensure_router()
 

@@ -6,12 +6,15 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from attention import figures, jobs, runs
-from attention.data import DATASETS, DataError, dataset_from_csv
-from attention.evaluation import view_of_job, view_of_run
-from attention.metrics import reading
-from attention.runs import CheckpointError
-from attention.train import TrainConfig
+from attention.app import jobs, runstore
+from attention.app.progress import view_of_job, view_of_run
+from attention.data.registry import DATASETS
+from attention.data.types import DataError
+from attention.data.upload import dataset_from_csv
+from attention.training.checkpoints import CheckpointError
+from attention.training.loop import TrainConfig
+from attention.training.metrics import reading
+from attention.viz import figures
 
 ui.ensure_router()
 
@@ -23,7 +26,7 @@ ss = st.session_state
 
 @st.cache_data(max_entries=4, show_spinner="Checking the file…")
 def parse_upload(data: bytes, filename: str):
-    return dataset_from_csv(data, name=runs.slug(Path(filename).stem))
+    return dataset_from_csv(data, name=runstore.slug(Path(filename).stem))
 
 
 def upload_dataset():
@@ -252,7 +255,7 @@ def draw_mistakes(v, prefix):
 def runs_section():
     """Every run on disk, newest first; pick one to see its results, rename, delete or download it."""
     st.header("Runs")
-    rows = runs.runs_table()
+    rows = runstore.runs_table()
     if not rows:
         st.info("No runs yet.")
         return
@@ -281,13 +284,13 @@ def run_details(row):
     else:
         key = f"name_{row['folder']}"
         c1.text_input("Display name", row["name"], key=key)
-        c2.button("Rename", key="rename_run", on_click=lambda: act(runs.rename_run, path, ss[key]))
+        c2.button("Rename", key="rename_run", on_click=lambda: act(runstore.rename_run, path, ss[key]))
         with c3.popover("Delete"):
             st.write(f"Delete {ui.md_escape(row['folder'])} for good?")
-            st.button("Yes, delete", key="delete_run", type="primary", on_click=act, args=(runs.delete_run, path))
+            st.button("Yes, delete", key="delete_run", type="primary", on_click=act, args=(runstore.delete_run, path))
     st.download_button(
         "Download as zip",
-        lambda: runs.zip_run(path),
+        lambda: runstore.zip_run(path),
         f"{row['folder']}.zip",
         "application/zip",
         key="download_run",

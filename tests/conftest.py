@@ -57,10 +57,10 @@ def start_server(runs_dir, port=None):
 def runs_dir(tmp_path, monkeypatch):
     """The user's runs go to a fresh folder (not created yet). Test files that need another kind define their own."""
     import ui
-    from attention import runs
+    from attention.app import runstore
 
     path = tmp_path / "runs"
-    monkeypatch.setattr(runs, "RUNS_DIR", path)
+    monkeypatch.setattr(runstore, "RUNS_DIR", path)
     ui.catalog.clear()  # the model picker's list is cached for a few seconds across tests
     return path
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import torch
 from streamlit.testing.v1 import AppTest
 
-from attention import runs
-from attention.model import AttentionClassifier, ModelConfig
-from attention.tokenizer import Tokenizer
+from attention.core.model import AttentionClassifier, ModelConfig
+from attention.core.tokenizer import Tokenizer
+from attention.training import checkpoints
 
 ROOT = Path(__file__).resolve().parent.parent
 APP, TIMEOUT = str(ROOT / "app.py"), 60
@@ -32,7 +32,7 @@ def save_old_run(runs_dir, name="old-run"):
     tok = Tokenizer.build(["good film", "bad film", "good good"], min_freq=1)
     torch.manual_seed(0)
     model = AttentionClassifier(ModelConfig(vocab_size=len(tok), num_classes=2, d_model=16, num_heads=2))
-    return runs.save_run(runs_dir / name, model, tok, ["neg", "pos"], dict(name=name, dataset="tiny"), {}, {})
+    return checkpoints.save_run(runs_dir / name, model, tok, ["neg", "pos"], dict(name=name, dataset="tiny"), {}, {})
 
 
 # Every drawn heatmap on the page: its cell size in px (plotly's axis lengths over the cell counts) and its

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # after a training or a session), and RSS is read before and after trim().
 HOLES = """
 import threading
-from attention import allocator
+from attention.app import allocator
 
 def rss_mb():
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:")) / 1024

@@ -4,8 +4,10 @@ from collections import Counter
 
 import pytest
 
-from attention import data
-from attention.data import DATASETS, DataError, dataset_from_csv, load_dataset, split_stratified
+from attention.data import registry
+from attention.data.registry import DATASETS, load_dataset
+from attention.data.types import DataError, split_stratified
+from attention.data.upload import dataset_from_csv
 
 TWEETS_TOTAL = 26_198  # measured; see _tweets_table's docstring
 BBC_TOTAL = 2_096
@@ -68,7 +70,7 @@ def test_tweets_splits_are_disjoint_and_stratified(tweets):
 
 
 def test_tweets_load_fast():
-    data._tweets_table.cache_clear()
+    registry._tweets_table.cache_clear()
     start = time.perf_counter()
     load_dataset("tweets")
     assert time.perf_counter() - start < 3.0  # typically ~0.6 s on 2 CPU cores

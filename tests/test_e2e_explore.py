@@ -19,7 +19,7 @@ GRIDS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
 
 def label(folder):
     """How the model picker names a run (its display name, accuracy...): read from the run as the app does."""
-    from attention.runs import runs_table
+    from attention.app.runstore import runs_table
 
     return next(r["label"] for r in runs_table() if r["folder"] == folder)
 
@@ -138,13 +138,13 @@ def big_model(runs_dir):
     """A 4-layer x 16-head model (untrained: the test is about the controls, not the prediction)."""
     import torch
 
-    from attention import runs
-    from attention.model import AttentionClassifier, ModelConfig
-    from attention.tokenizer import Tokenizer
+    from attention.core.model import AttentionClassifier, ModelConfig
+    from attention.core.tokenizer import Tokenizer
+    from attention.training import checkpoints
 
     if (runs_dir / "big-4x16").exists():
         return
     tok = Tokenizer.build(["the flight was not good at all"], min_freq=1)
     torch.manual_seed(0)
     cfg = ModelConfig(vocab_size=len(tok), num_classes=2, d_model=64, num_heads=16, num_layers=4)
-    runs.save_run(runs_dir / "big-4x16", AttentionClassifier(cfg), tok, ["neg", "pos"], dict(dataset="tiny"))
+    checkpoints.save_run(runs_dir / "big-4x16", AttentionClassifier(cfg), tok, ["neg", "pos"], dict(dataset="tiny"))

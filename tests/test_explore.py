@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from attention.explore import Analysis, Masks, analyze, doubts, export_csv, export_json, panels
-from attention.model import AttentionClassifier, ModelConfig
-from attention.tokenizer import PAD, Tokenizer
+from attention.analysis.sentence import Analysis, Masks, analyze, export_csv, export_json, panels
+from attention.app.scope import doubts
+from attention.core.model import AttentionClassifier, ModelConfig
+from attention.core.tokenizer import PAD, Tokenizer
 
 TOK = Tokenizer.build(["the cat sat on the mat", "a dog ran", "the dog sat"], min_freq=1)
 

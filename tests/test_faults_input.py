@@ -17,11 +17,13 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import ui
-from attention import runs
-from attention.data import DataError, dataset_from_csv
-from attention.figures import plain_labels
-from attention.model import AttentionClassifier, ModelConfig
-from attention.tokenizer import Tokenizer
+from attention.app import runstore
+from attention.core.model import AttentionClassifier, ModelConfig
+from attention.core.tokenizer import Tokenizer
+from attention.data.types import DataError
+from attention.data.upload import dataset_from_csv
+from attention.training import checkpoints
+from attention.viz.figures import plain_labels
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60
@@ -30,7 +32,7 @@ torch.set_num_threads(1)
 
 @pytest.fixture(autouse=True)
 def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(runs, "RUNS_DIR", tmp_path)
+    monkeypatch.setattr(runstore, "RUNS_DIR", tmp_path)
     ui.catalog.clear()  # the model picker's list is cached for a few seconds across tests
     return tmp_path
 
@@ -192,7 +194,7 @@ def test_html_class_names_show_as_text_on_explore(runs_dir):
     tok = Tokenizer.build(["good film", "bad film"], min_freq=1)
     torch.manual_seed(0)
     model = AttentionClassifier(ModelConfig(vocab_size=len(tok), num_classes=2, d_model=16, num_heads=2))
-    runs.save_run(runs_dir / "html", model, tok, classes, dict(dataset="upload"))
+    checkpoints.save_run(runs_dir / "html", model, tok, classes, dict(dataset="upload"))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["model"], at.query_params["text"] = "html", "good film"
     at.run()

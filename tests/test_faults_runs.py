@@ -18,7 +18,7 @@ import torch
 from kit import APP, TIMEOUT, files, save_old_run
 from streamlit.testing.v1 import AppTest
 
-from attention.runs import CheckpointError, load_run
+from attention.training.checkpoints import CheckpointError, load_run
 
 torch.set_num_threads(1)
 pytestmark = pytest.mark.usefixtures("runs_dir")  # every case: a fresh runs folder (tests/conftest.py)

@@ -17,11 +17,13 @@ import torch
 from kit import APP, ROOT, TIMEOUT, files, save_old_run
 from streamlit.testing.v1 import AppTest
 
-from attention import jobs, runs
-from attention.data import TextDataset, split_stratified
-from attention.jobs import JobBox, JobSpec, Slots, TrainJob
-from attention.runs import list_runs, load_run
-from attention.train import TrainConfig
+from attention.app import jobs
+from attention.app.jobs import JobBox, JobSpec, Slots, TrainJob
+from attention.app.runstore import list_runs
+from attention.data.types import TextDataset, split_stratified
+from attention.training import checkpoints
+from attention.training.checkpoints import load_run
+from attention.training.loop import TrainConfig
 
 torch.set_num_threads(1)
 pytestmark = pytest.mark.usefixtures("runs_dir")  # every case: a fresh runs folder (tests/conftest.py)
@@ -90,7 +92,7 @@ def disk_full_on_save(mp, job):
     def full(*a):
         raise OSError(28, "No space left on device")
 
-    mp.setattr(runs, "write_json", full)
+    mp.setattr(checkpoints, "write_json", full)
 
 
 TRAININGS = [  # id, fault, final state, expected fragment of the message, whether a run is saved
@@ -166,8 +168,9 @@ def test_the_train_page_will_not_start_a_second_training_in_the_same_session(run
 
 CHILD = """
 import os, sys, time
-from attention import runs
-from attention.jobs import Slots, TrainJob
+from attention.app import runstore
+from attention.app.jobs import Slots, TrainJob
+from attention.training import checkpoints
 from tests.test_faults_training import tiny_spec
 
 runs_dir, mode = sys.argv[1], sys.argv[2]
@@ -177,13 +180,13 @@ if mode == "training":
         time.sleep(0.01)
     print("training", flush=True)
     time.sleep(60)
-real = runs.write_json
-runs.write_json = lambda path, obj: os._exit(9) if path.name == "history.json" else real(path, obj)
-old = runs.load_run(os.path.join(runs_dir, "old-run"))
+real = checkpoints.write_json
+checkpoints.write_json = lambda path, obj: os._exit(9) if path.name == "history.json" else real(path, obj)
+old = checkpoints.load_run(os.path.join(runs_dir, "old-run"))
 if mode == "saving a new run":
-    runs.save_new_run(runs_dir, "tiny-4h", old.model, old.tokenizer, old.classes, {}, {}, {})
-else:  # retraining a model into the same folder, as `python -m attention.train --out` does
-    runs.save_run(old.path, old.model, old.tokenizer, ["a", "b"], {}, {}, {})
+    runstore.save_new_run(runs_dir, "tiny-4h", old.model, old.tokenizer, old.classes, {}, {}, {})
+else:  # retraining a model into the same folder, as `python -m attention.training.loop --out` does
+    checkpoints.save_run(old.path, old.model, old.tokenizer, ["a", "b"], {}, {}, {})
 """
 KILLS = [  # id, expected leftovers: the half-written folder stays hidden, under a name starting with "."
     ("training", False),
@@ -212,5 +215,5 @@ def test_a_server_killed_mid_way_keeps_finished_runs_and_never_shows_a_half_writ
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run().switch_page("pages/train.py").run()  # after restart
     assert not at.exception
     table = next(d.value for d in at.dataframe if "folder" in d.value.columns)
-    own = table[~table["folder"].isin([p.name for p in runs.MODELS_DIR.iterdir()])]
+    own = table[~table["folder"].isin([p.name for p in checkpoints.MODELS_DIR.iterdir()])]
     assert list(own["folder"]) == ["old-run"] and list(own["problem"]) == [""]

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from attention import figures
-from attention.stage_figures import matrices
+from attention.viz import figures
+from attention.viz.stage_figures import matrices
 
 SENTENCE = "the flight was late and the crew was very rude to us so we will never fly with them again".split()
 

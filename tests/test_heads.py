@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from attention.heads import (
+from attention.analysis.heads import (
     ablation,
     collect_weights,
     diagnostics,
@@ -17,8 +17,8 @@ from attention.heads import (
     similarity,
     verdict,
 )
-from attention.model import AttentionClassifier, ModelConfig
-from attention.train import Encoded
+from attention.core.model import AttentionClassifier, ModelConfig
+from attention.data.batching import Encoded
 
 
 def test_entropy_known_values():
@@ -122,8 +122,8 @@ def test_the_lab_report_holds_numbers_not_attention_weights():
     """The page caches one report per model: it must not carry hundreds of (H, T, T) arrays."""
     import pickle
 
-    from attention.heads import lab_report, validation_of
-    from attention.runs import MODELS_DIR, load_run
+    from attention.analysis.heads import lab_report, validation_of
+    from attention.training.checkpoints import MODELS_DIR, load_run
 
     run = load_run(MODELS_DIR / "synthetic-4h")
     rep = lab_report(run, limit=300)

@@ -43,16 +43,17 @@ def test_a_run_trained_on_an_upload_keeps_its_validation_split_privately_and_the
 
     from test_jobs import spec
 
-    from attention import jobs, runs
+    from attention.app import jobs, runstore
+    from attention.training import checkpoints
 
     job = jobs.TrainJob(spec(n=200, epochs=1), runs_dir=runs_dir, slots=jobs.Slots(1)).start()
     assert job.join(60)
     snap = job.snapshot()
     folder = runs_dir / snap.run_name
-    kept = runs.read_validation(folder)
+    kept = checkpoints.read_validation(folder)
     split = spec(n=200).upload.val
     assert kept == dict(texts=split.texts, labels=split.labels) and len(kept["texts"]) == 20
-    names = zipfile.ZipFile(BytesIO(runs.zip_run(folder))).namelist()
+    names = zipfile.ZipFile(BytesIO(runstore.zip_run(folder))).namelist()
     assert f"{folder.name}/config.json" in names and not any("validation" in n for n in names)  # not handed out
     at = open_lab(snap.run_name)
     assert not at.exception and not [i for i in at.info if "cannot analyse" in i.value]

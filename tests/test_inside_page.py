@@ -113,17 +113,17 @@ def test_html_in_the_sentence_is_text():
 
 
 def test_a_later_layer_takes_the_previous_layers_output(tmp_path, monkeypatch):
-    import attention.runs
+    import attention.app.runstore
     import ui
-    from attention.model import AttentionClassifier, ModelConfig
-    from attention.runs import save_run
-    from attention.tokenizer import Tokenizer
+    from attention.core.model import AttentionClassifier, ModelConfig
+    from attention.core.tokenizer import Tokenizer
+    from attention.training.checkpoints import save_run
 
     tok = Tokenizer.build(["the cat sat on the mat"], min_freq=1)
     torch.manual_seed(0)
     cfg = ModelConfig(vocab_size=len(tok), num_classes=2, d_model=8, num_heads=2, num_layers=2, max_len=8, d_ff=16)
     save_run(tmp_path / "tiny-2l", AttentionClassifier(cfg).eval(), tok, ["a", "b"], dict(dataset="tiny"))
-    monkeypatch.setattr(attention.runs, "RUNS_DIR", tmp_path)
+    monkeypatch.setattr(attention.app.runstore, "RUNS_DIR", tmp_path)
     ui.catalog.clear()
     try:
         at = inside(model="tiny-2l", text="the cat sat", layer="2", head="2")

@@ -11,12 +11,13 @@ from io import BytesIO
 import pytest
 import torch
 
-from attention import evaluation as ev
-from attention import jobs, runs
-from attention.data import TextDataset, split_stratified
-from attention.jobs import JobBox, JobSpec, Slots, TrainJob, check
-from attention.runs import MODELS_DIR, load_run
-from attention.train import TrainConfig
+from attention.app import jobs, runstore
+from attention.app import progress as ev
+from attention.app.jobs import JobBox, JobSpec, Slots, TrainJob, check
+from attention.data.types import TextDataset, split_stratified
+from attention.training import checkpoints
+from attention.training.checkpoints import MODELS_DIR, load_run
+from attention.training.loop import TrainConfig
 
 torch.set_num_threads(1)  # tiny models; leave the second core to whoever else is working
 MODEL = dict(d_model=16, num_heads=4)
@@ -258,45 +259,46 @@ def saved(tmp_path):
 
 def test_run_folders_are_unique_and_never_overwritten(saved, monkeypatch):
     before = (saved / "model.safetensors").read_bytes()
-    monkeypatch.setattr(runs.time, "strftime", lambda fmt, *a: saved.name.removeprefix("tiny-4h-"))
+    monkeypatch.setattr(runstore.time, "strftime", lambda fmt, *a: saved.name.removeprefix("tiny-4h-"))
     run = load_run(saved)
-    second = runs.save_new_run(saved.parent, "tiny-4h", run.model, run.tokenizer, run.classes, {}, {}, {})
+    second = runstore.save_new_run(saved.parent, "tiny-4h", run.model, run.tokenizer, run.classes, {}, {}, {})
     assert second.name == saved.name + "-2"
     assert (saved / "model.safetensors").read_bytes() == before
 
 
 def test_rename_changes_the_display_name_not_the_folder(saved):
-    runs.rename_run(saved, "  my   first model ", runs_dir=saved.parent)
+    runstore.rename_run(saved, "  my   first model ", runs_dir=saved.parent)
     assert json.loads((saved / "config.json").read_text())["name"] == "my first model"
     assert load_run(saved).name == "my first model"
     with pytest.raises(ValueError):
-        runs.rename_run(saved, "   ", runs_dir=saved.parent)
+        runstore.rename_run(saved, "   ", runs_dir=saved.parent)
 
 
 def test_delete_removes_a_run_but_refuses_shipped_models(saved, tmp_path):
     shipped = next(p for p in MODELS_DIR.iterdir() if (p / "config.json").exists())
     with pytest.raises(PermissionError, match="shipped"):
-        runs.delete_run(shipped, runs_dir=tmp_path)
+        runstore.delete_run(shipped, runs_dir=tmp_path)
     with pytest.raises(PermissionError, match="shipped"):
-        runs.rename_run(shipped, "x", runs_dir=tmp_path)
+        runstore.rename_run(shipped, "x", runs_dir=tmp_path)
     with pytest.raises(PermissionError, match="not a run folder"):
-        runs.delete_run(tmp_path / "nope", runs_dir=tmp_path)
-    runs.delete_run(saved, runs_dir=tmp_path)
+        runstore.delete_run(tmp_path / "nope", runs_dir=tmp_path)
+    runstore.delete_run(saved, runs_dir=tmp_path)
     assert not saved.exists() and list(tmp_path.iterdir()) == []
     assert (shipped / "model.safetensors").exists()
 
 
 def test_zip_holds_every_file_of_the_run_but_the_uploads_own_texts(saved):
-    names = zipfile.ZipFile(BytesIO(runs.zip_run(saved))).namelist()
-    assert (saved / runs.VALIDATION).exists()  # trained on an upload: its validation split is kept, privately
-    assert sorted(names) == sorted(f"{saved.name}/{f.name}" for f in saved.iterdir() if f.name != runs.VALIDATION)
+    names = zipfile.ZipFile(BytesIO(runstore.zip_run(saved))).namelist()
+    assert (saved / checkpoints.VALIDATION).exists()  # trained on an upload: its validation split is kept, privately
+    kept = [f"{saved.name}/{f.name}" for f in saved.iterdir() if f.name != checkpoints.VALIDATION]
+    assert sorted(names) == sorted(kept)
 
 
 def test_runs_table_lists_shipped_and_own_runs_and_flags_broken_ones(saved, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text("{not json")
-    rows = {r["folder"]: r for r in runs.runs_table((MODELS_DIR, tmp_path))}
+    rows = {r["folder"]: r for r in runstore.runs_table((MODELS_DIR, tmp_path))}
     assert rows[saved.name]["heads"] == 4 and not rows[saved.name]["shipped"]
     assert rows[saved.name]["test_acc"] is not None
     assert "not valid JSON" in rows["broken"]["problem"]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from attention.metrics import classification_report, reading
+from attention.training.metrics import classification_report, reading
 
 
 def test_seed_example_tp85_fn15_fp10_tn90():

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from attention.mha import MultiHeadAttention, attention, merge_masks
+from attention.core.mha import MultiHeadAttention, attention, merge_masks
 
 B, T, D = 3, 7, 32
 MASKS = ["none", "padding", "causal", "attn_mask", "padding+causal", "padding+attn_mask", "all"]

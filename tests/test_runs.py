@@ -6,9 +6,10 @@ import pickle
 import pytest
 import torch
 
-from attention.model import AttentionClassifier, ModelConfig
-from attention.runs import CheckpointError, list_runs, load_run, run_label, runs_table, save_run, write_json
-from attention.tokenizer import Tokenizer
+from attention.app.runstore import list_runs, run_label, runs_table
+from attention.core.model import AttentionClassifier, ModelConfig
+from attention.core.tokenizer import Tokenizer
+from attention.training.checkpoints import CheckpointError, load_run, save_run, write_json
 
 
 def make_run(path, heads=2, positional="learned"):
@@ -115,7 +116,7 @@ def test_runs_are_labelled_so_that_two_alike_runs_can_be_told_apart(tmp_path):
 def test_a_malformed_validation_split_is_refused_with_its_file_named(tmp_path, content):
     from kit import save_old_run
 
-    from attention.runs import VALIDATION, read_validation
+    from attention.training.checkpoints import VALIDATION, read_validation
 
     path = save_old_run(tmp_path)
     assert read_validation(path) is None  # none kept: a built-in dataset's run

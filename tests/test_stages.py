@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from attention import figures
-from attention.explore import Masks, analyze, resolve
-from attention.model import AttentionClassifier, ModelConfig, sinusoidal_table
-from attention.runs import load_run
-from attention.stage_figures import matrices, pipeline_diagram
-from attention.stages import encode, follow_table, pipeline, positions_table, trace, worked_row, worked_table
-from attention.tokenizer import Tokenizer
+from attention.analysis.sentence import Masks, analyze, resolve
+from attention.analysis.stages import encode, follow_table, pipeline, positions_table, trace, worked_row, worked_table
+from attention.core.model import AttentionClassifier, ModelConfig, sinusoidal_table
+from attention.core.tokenizer import Tokenizer
+from attention.training.checkpoints import load_run
+from attention.viz import figures
+from attention.viz.stage_figures import matrices, pipeline_diagram
 
 ROOT = Path(__file__).resolve().parent.parent
 TOK = Tokenizer.build(["the cat sat on the mat", "a dog ran", "the dog sat"], min_freq=1)

@@ -4,7 +4,7 @@ import re
 import pytest
 import torch
 
-from attention.tokenizer import PAD, UNK, Encoding, Tokenizer, split_words
+from attention.core.tokenizer import PAD, UNK, Encoding, Tokenizer, split_words
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from attention.data import Split, TextDataset
-from attention.model import AttentionClassifier, ModelConfig
-from attention.runs import load_run
-from attention.train import TrainConfig, TrainingDiverged, build_model, evaluate, fit, main, prepare, train_run
+from attention.core.model import AttentionClassifier, ModelConfig
+from attention.data.types import Split, TextDataset
+from attention.training.checkpoints import load_run
+from attention.training.loop import TrainConfig, TrainingDiverged, build_model, evaluate, fit, main, prepare, train_run
 
 TEXTS = [
     "good fun film",

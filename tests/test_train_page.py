@@ -12,10 +12,11 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from attention import jobs, runs
-from attention.metrics import classification_report
-from attention.model import AttentionClassifier, ModelConfig
-from attention.tokenizer import Tokenizer
+from attention.app import jobs, runstore
+from attention.core.model import AttentionClassifier, ModelConfig
+from attention.core.tokenizer import Tokenizer
+from attention.training import checkpoints
+from attention.training.metrics import classification_report
 
 TIMEOUT = 60
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -25,7 +26,7 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def runs_dir(tmp_path, monkeypatch):
     """Runs saved by these tests go to a temporary folder, never the repository's runs/."""
-    monkeypatch.setattr(runs, "RUNS_DIR", tmp_path)
+    monkeypatch.setattr(runstore, "RUNS_DIR", tmp_path)
     return tmp_path
 
 
@@ -202,7 +203,7 @@ def test_a_run_with_many_classes_shows_the_most_confused_and_lists_every_confusi
     rep = classification_report(y_true, y_pred, classes)
     tok = Tokenizer.build(["a b"], min_freq=1)
     model = AttentionClassifier(ModelConfig(vocab_size=len(tok), num_classes=30, d_model=16, num_heads=2))
-    runs.save_run(runs_dir / "many", model, tok, classes, dict(name="many"), dict(epochs=[], steps=[]),
+    checkpoints.save_run(runs_dir / "many", model, tok, classes, dict(name="many"), dict(epochs=[], steps=[]),
                   dict(val=rep.to_dict()))  # fmt: skip
     at = train_page()
     at.selectbox(key="run_pick").set_value("many").run()
@@ -216,6 +217,6 @@ def test_a_run_with_many_classes_shows_the_most_confused_and_lists_every_confusi
 
 
 def tiny_dataset():
-    from attention.data import dataset_from_csv
+    from attention.data.upload import dataset_from_csv
 
     return dataset_from_csv(tiny_csv(), name="tiny")

@@ -3,7 +3,7 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from attention.figures import (
+from attention.viz.figures import (
     CELL_TEXT_LAYOUT,
     COLORBAR_PX,
     DIVERGING,

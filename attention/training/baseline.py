@@ -4,7 +4,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from attention.metrics import classification_report
+from attention.training.metrics import classification_report
 
 
 def tfidf_baseline(dataset, C=3.0):

@@ -1,7 +1,7 @@
 """The shipped models: how they are trained, and the table of their results.
 
-python -m attention.defaults            # retrain every shipped model into models/, write models/RESULTS.md
-python -m attention.defaults --only tweets
+python -m attention.training.recipes            # retrain every shipped model into models/, write models/RESULTS.md
+python -m attention.training.recipes --only tweets
 """
 
 import argparse
@@ -10,10 +10,10 @@ import time
 
 import torch
 
-from attention.baseline import tfidf_baseline
-from attention.data import load_dataset
-from attention.runs import MODELS_DIR, write_atomic
-from attention.train import TrainConfig, train_run
+from attention.data.registry import load_dataset
+from attention.training.baseline import tfidf_baseline
+from attention.training.checkpoints import MODELS_DIR, write_atomic
+from attention.training.loop import TrainConfig, train_run
 
 HEADS = (1, 2, 4, 8)
 MODEL = dict(d_model=64, num_layers=1, d_ff=0, positional="sinusoidal", dropout=0.1)
@@ -88,7 +88,7 @@ def main(argv=None):
     old = json.loads(results.read_text()) if results.exists() and a.only else []
     rows = [r for r in old if r["dataset"] not in (a.only or [])] + rows
     write_atomic(results, json.dumps(rows, indent=1).encode())
-    md = "Produced by `python -m attention.defaults` (seed 0, 2 CPU cores).\n\n" + results_markdown(rows)
+    md = "Produced by `python -m attention.training.recipes` (seed 0, 2 CPU cores).\n\n" + results_markdown(rows)
     write_atomic(MODELS_DIR / "RESULTS.md", md.encode())
     print(md)
 

@@ -1,6 +1,6 @@
 """Training in a background thread that a page can watch: queue, start, progress, stop, save.
 
-The thread runs attention.train.fit and never calls Streamlit. A page polls
+The thread runs attention.training.loop.fit and never calls Streamlit. A page polls
 TrainJob.snapshot() (a copy taken under the job's lock) and stop() only sets an Event,
 which fit polls every batch. A process-wide Slots object caps concurrent trainings
 (2 cores, one torch thread per training); waiting jobs know their place in the queue.
@@ -16,11 +16,12 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import torch
 
-from attention import allocator
-from attention import evaluation as ev
-from attention.data import DataError, TextDataset, load_dataset
-from attention.runs import save_new_run
-from attention.train import TrainConfig, TrainingDiverged, build_model, evaluate, fit, prepare
+from attention.app import allocator
+from attention.app import progress as ev
+from attention.app.runstore import save_new_run
+from attention.data.registry import load_dataset
+from attention.data.types import DataError, TextDataset
+from attention.training.loop import TrainConfig, TrainingDiverged, build_model, evaluate, fit, prepare
 
 log = logging.getLogger(__name__)
 # One torch thread per training: with two, any other busy process (the server drawing the page, a browser)
@@ -207,7 +208,7 @@ class TrainJob:
         self._set(state="loading")
         dataset = spec.upload or load_dataset(spec.dataset, seed=cfg.seed)
         data = prepare(dataset, cfg)
-        model = build_model(data, spec.model, cfg)  # as attention.train.train_run: the same spec, the same model
+        model = build_model(data, spec.model, cfg)  # as training.loop.train_run: same spec, same model
         probe_texts = ev.pick_probes(dataset.name, data.texts["val"], data.tokenizer)
         probes = ev.probe_attention(model, data.tokenizer, probe_texts)
         self._set(

@@ -4,29 +4,21 @@ A run folder holds config.json (model + training config), model.safetensors,
 vocab.json (the tokenizer), history.json and metrics.json.
 """
 
-import io
 import json
 import os
-import re
 import shutil
 import tempfile
-import threading
-import time
-import uuid
-import zipfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from attention.model import AttentionClassifier, ModelConfig
-from attention.tokenizer import Tokenizer
+from attention.core.model import AttentionClassifier, ModelConfig
+from attention.core.tokenizer import Tokenizer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: attention/training/ is two below it
 MODELS_DIR = ROOT / "models"  # shipped defaults, in git
-RUNS_DIR = Path(os.environ.get("ATTENTION_RUNS_DIR", ROOT / "runs"))  # the user's runs
 VALIDATION = "validation.json"  # an upload's validation split, kept with its run (never in the zip)
 
 
@@ -103,7 +95,7 @@ def save_run(path, model, tokenizer, classes, meta=None, history=None, metrics=N
     return path
 
 
-def _read_json(path: Path):
+def read_json(path: Path):
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -120,7 +112,7 @@ def load_run(path) -> Run:
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"no run folder at {path}")
-    config = _read_json(path / "config.json")
+    config = read_json(path / "config.json")
     try:
         cfg = ModelConfig(**config.pop("model"))
         classes = config.pop("classes")
@@ -137,8 +129,8 @@ def load_run(path) -> Run:
     except (SafetensorError, RuntimeError, OSError) as e:
         raise CheckpointError(f"model.safetensors in {path} is corrupt or does not match its config: {e}") from None
     model.eval()
-    hist = _read_json(path / "history.json") if (path / "history.json").exists() else {}
-    metrics = _read_json(path / "metrics.json") if (path / "metrics.json").exists() else {}
+    hist = read_json(path / "history.json") if (path / "history.json").exists() else {}
+    metrics = read_json(path / "metrics.json") if (path / "metrics.json").exists() else {}
     return Run(path, model, tokenizer, classes, config, hist, metrics)
 
 
@@ -157,7 +149,7 @@ def read_validation(path):
     path = Path(path) / VALIDATION
     if not path.exists():
         return None
-    split = _read_json(path)
+    split = read_json(path)
     texts, labels = split.get("texts"), split.get("labels")
     ok = isinstance(texts, list) and isinstance(labels, list) and len(texts) == len(labels)
     if not (ok and all(isinstance(t, str) for t in texts) and all(isinstance(y, int) for y in labels)):
@@ -167,124 +159,4 @@ def read_validation(path):
 
 def read_config(path) -> dict:
     """A run's config.json alone (cheap: no weights), for pickers and tables."""
-    return _read_json(Path(path) / "config.json")
-
-
-def list_runs(*dirs):
-    """Run folders (those with a config.json) under the given directories, sorted by name."""
-    dirs = dirs or (MODELS_DIR, RUNS_DIR)
-    found = []
-    for d in map(Path, dirs):
-        if d.is_dir():
-            found += sorted(p for p in d.iterdir() if (p / "config.json").is_file() and not p.name.startswith("."))
-    return found
-
-
-# --- the user's run folders: naming, rename, delete, zip, the table of runs ------------------------------------
-
-_SAVE_LOCK = threading.Lock()  # two jobs ending in the same minute must not pick the same folder
-
-
-def slug(text):
-    """A folder-safe version of a dataset name: 'My file.csv' -> 'my-file-csv'."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "run"
-
-
-def save_new_run(runs_dir, base, model, tokenizer, classes, meta, history, metrics, validation=None) -> Path:
-    """Save under a new, readable, unique folder: '<base>-YYYYmmdd-HHMM', then '-2', '-3'... if taken."""
-    runs_dir = Path(runs_dir or RUNS_DIR)
-    stem = f"{slug(base)}-{time.strftime('%Y%m%d-%H%M')}"
-    with _SAVE_LOCK:
-        path, n = runs_dir / stem, 1
-        while path.exists():
-            n += 1
-            path = runs_dir / f"{stem}-{n}"
-        return save_run(path, model, tokenizer, classes, meta, history, metrics, validation)
-
-
-def is_shipped(path) -> bool:
-    return Path(path).resolve().parent == MODELS_DIR.resolve()
-
-
-def _own_run(path, runs_dir=None) -> Path:
-    """The run folder if it is one of the user's runs; raises PermissionError for shipped models or other paths."""
-    path, runs_dir = Path(path), Path(runs_dir or RUNS_DIR)
-    if is_shipped(path):
-        raise PermissionError(f"{path.name} is a shipped model; it cannot be renamed or deleted.")
-    if path.resolve().parent != runs_dir.resolve() or not (path / "config.json").is_file():
-        raise PermissionError(f"{path} is not a run folder under {runs_dir}.")
-    return path
-
-
-def rename_run(path, name, runs_dir=None):
-    """Change a run's display name (config.json 'name'); the folder keeps its name so links stay valid."""
-    name = " ".join(str(name).split())[:80]
-    if not name:
-        raise ValueError("A name needs at least one visible character.")
-    path = _own_run(path, runs_dir)
-    config = read_config(path)
-    config["name"] = name
-    write_json(path / "config.json", config)  # atomic: a crash leaves the old config whole
-
-
-def delete_run(path, runs_dir=None):
-    """Delete one of the user's runs: renamed aside first (gone from every list at once), then removed."""
-    path = _own_run(path, runs_dir)
-    trash = path.with_name(f".{path.name}.deleted-{uuid.uuid4().hex[:6]}")
-    os.replace(path, trash)
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-def zip_run(path) -> bytes:
-    """The run folder as an in-memory zip, files under '<folder>/'."""
-    path = Path(path)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for f in sorted(path.iterdir()):
-            if f.is_file() and not f.name.startswith(".") and f.name != VALIDATION:  # the upload's texts stay here
-                z.write(f, f"{path.name}/{f.name}")
-    return buf.getvalue()
-
-
-def runs_table(dirs=None):
-    """One row per run folder, the user's newest first, then the shipped ones; unreadable runs say why."""
-    rows = []
-    for p in list_runs(*(dirs or (MODELS_DIR, RUNS_DIR))):
-        row = dict(folder=p.name, name=p.name, dataset="?", **dict.fromkeys(("heads", "layers", "d_model")))
-        row.update(test_acc=None, macro_f1=None, created="", ended="", shipped=is_shipped(p), problem="", path=str(p))
-        try:
-            c = read_config(p)
-            row.update(name=c.get("name", p.name), dataset=c.get("dataset", "?"), heads=c["model"]["num_heads"])
-            row.update(layers=c["model"].get("num_layers", 1), d_model=c["model"]["d_model"])
-            row.update(created=c.get("created", ""), ended=c.get("note", ""))
-            test = _read_json(p / "metrics.json").get("test", {})
-            row.update(test_acc=test.get("accuracy"), macro_f1=test.get("macro_f1"))
-        except (CheckpointError, KeyError, TypeError, OSError, ValueError) as e:
-            row["problem"] = row["problem"] or str(e)
-        rows.append(row)
-    own = sorted((r for r in rows if not r["shipped"]), key=lambda r: (r["created"], r["folder"]), reverse=True)
-    rows = own + [r for r in rows if r["shipped"]]
-    labels = [run_label(r) for r in rows]
-    twice = {lab for lab, n in Counter(labels).items() if n > 1}  # same name, minute and accuracy: add the folder
-    for r, lab in zip(rows, labels):
-        r["label"] = f"{lab} · {r['folder']}" if lab in twice else lab
-    return rows
-
-
-def run_label(row):
-    """How a run is named wherever one is chosen: its display name, then what tells it apart from others.
-
-    'tweets · 4 heads · 79.8% test · 12-02 07:40'; a renamed run also says its dataset and heads.
-    """
-    name, heads, layers = row["name"], row["heads"], row["layers"]
-    parts = [name]
-    if row["dataset"] not in name:
-        parts.append(row["dataset"])
-    if heads is not None and f"{heads} head" not in name:
-        parts.append(f"{heads} head{'s' * (heads != 1)}")
-    if layers and layers > 1:
-        parts.append(f"{layers} layers")
-    if row["test_acc"] is not None:
-        parts.append(f"{row['test_acc']:.1%} test")
-    parts.append("" if row["shipped"] else row["created"][5:16])  # a shipped model: its name says enough
-    return " · ".join(p for p in parts if p)
+    return read_json(Path(path) / "config.json")

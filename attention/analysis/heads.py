@@ -7,8 +7,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from attention.synthetic import query_key_pairs
-from attention.train import Encoded, batches_by_length
+from attention.data.batching import Encoded, batches_by_length
+from attention.data.synthetic import query_key_pairs
 
 
 @dataclass
@@ -157,9 +157,10 @@ def validation_of(run, limit=None):
 
     A run trained on an upload keeps its split in its folder; a built-in dataset is rebuilt with the run's seed.
     """
-    from attention.data import DATASETS, DataError, Split, load_dataset
-    from attention.runs import read_validation
-    from attention.train import encode
+    from attention.data.batching import encode
+    from attention.data.registry import DATASETS, load_dataset
+    from attention.data.types import DataError, Split
+    from attention.training.checkpoints import read_validation
 
     name = run.meta.get("dataset")
     saved = read_validation(run.path)

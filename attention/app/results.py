@@ -1,9 +1,9 @@
-"""The shipped models' saved test results (models/results.json, written by attention.defaults), read cheaply:
+"""The shipped models' saved test results (models/results.json, written by attention.training.recipes), read cheaply:
 no training code and no scikit-learn, so the Explore page starts fast."""
 
 import json
 
-from attention.runs import MODELS_DIR
+from attention.training.checkpoints import MODELS_DIR
 
 
 def load_results():

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 
-from attention.mha import Dropout, MultiHeadAttention
+from attention.core.mha import Dropout, MultiHeadAttention
 
 POSITIONAL = ("sinusoidal", "learned", "none")
 

@@ -1,6 +1,6 @@
 """What a training shows about itself: per-epoch reports, probe-sentence attention, mistakes, time left.
 
-Pure functions over arrays and reports, which the training job (attention/jobs.py) calls once per
+Pure functions over arrays and reports, which the training job (attention/app/jobs.py) calls once per
 epoch; Progress, what a running job reports; and View, what the Train page draws for a live job
 (view_of_job) or a saved run (view_of_run). No Streamlit here.
 """
@@ -12,9 +12,10 @@ from itertools import islice
 import numpy as np
 import torch
 
-from attention.explore import EXAMPLES, analyze
-from attention.metrics import Report, classification_report
-from attention.train import safer_lr
+from attention.analysis.sentence import analyze
+from attention.app.scope import EXAMPLES
+from attention.training.loop import safer_lr
+from attention.training.metrics import Report, classification_report
 
 # Fixed sentences whose attention is recorded every epoch, per built-in dataset.
 PROBE_TOKENS = (3, 12)  # an upload's probes are validation texts of this many tokens (shortest and longest)

@@ -15,7 +15,7 @@ elsewhere stop a bag of words from solving it. The true positions are known:
 
 import random
 
-from attention.data import Split, TextDataset
+from attention.data.types import Split, TextDataset
 
 MARKER = "vs"
 CLASSES = ("left", "right")  # which side has the larger number

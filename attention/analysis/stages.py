@@ -13,8 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from attention.explore import Masks, encode, resolve
-from attention.tokenizer import PAD
+from attention.analysis.sentence import Masks, encode, resolve
+from attention.core.tokenizer import PAD
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Does multi-head beat single-head? Train 1/2/4/8 heads on the same data, steps and seeds, and compare.
 
-    python -m attention.experiment --dataset tweets       # writes models/experiments/tweets.json
-    python -m attention.experiment --dataset synthetic
+    python -m attention.training.experiment --dataset tweets       # writes models/experiments/tweets.json
+    python -m attention.training.experiment --dataset synthetic
 
 Every variant trains for the same number of epochs (no early stopping, so the same
 steps); the weights of its best validation epoch are evaluated on the test split.
@@ -15,12 +15,12 @@ from dataclasses import asdict, replace
 import numpy as np
 import torch
 
-from attention.data import load_dataset
-from attention.defaults import model_for
-from attention.heads import verdict
-from attention.metrics import classification_report
-from attention.runs import MODELS_DIR, write_atomic
-from attention.train import TrainConfig, build_model, evaluate, fit, prepare
+from attention.analysis.heads import verdict
+from attention.data.registry import load_dataset
+from attention.training.checkpoints import MODELS_DIR, write_atomic
+from attention.training.loop import TrainConfig, build_model, evaluate, fit, prepare
+from attention.training.metrics import classification_report
+from attention.training.recipes import model_for
 
 EXPERIMENTS_DIR = MODELS_DIR / "experiments"
 BUDGETS = {  # epochs for each dataset: enough for the best validation epoch of every head count

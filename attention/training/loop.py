@@ -1,6 +1,6 @@
 """A generic training loop with events, and the CLI that trains the shipped models.
 
-python -m attention.train --dataset tweets --heads 4 --out models/tweets-4h
+python -m attention.training.loop --dataset tweets --heads 4 --out models/tweets-4h
 """
 
 import argparse
@@ -13,11 +13,12 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from attention.data import Split, load_dataset
-from attention.metrics import classification_report
-from attention.model import AttentionClassifier, ModelConfig
-from attention.runs import save_run
-from attention.tokenizer import Tokenizer
+from attention.core.model import AttentionClassifier, ModelConfig
+from attention.core.tokenizer import Tokenizer
+from attention.data.batching import Encoded, batches, encode
+from attention.data.registry import load_dataset
+from attention.training.checkpoints import save_run
+from attention.training.metrics import classification_report
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,6 @@ class TrainingDiverged(RuntimeError):
 
 
 @dataclass
-class Encoded:
-    ids: list  # list of (T_i,) LongTensors, no padding
-    labels: torch.Tensor  # (N,)
-    truncated: int = 0  # how many texts lost words to max_len
-
-    def __len__(self):
-        return len(self.ids)
-
-
-@dataclass
 class Prepared:
     tokenizer: Tokenizer
     classes: list[str]
@@ -61,51 +52,12 @@ class Prepared:
     texts: dict = field(default_factory=dict)  # split name -> raw texts, for tables of mistakes
 
 
-def encode(tokenizer: Tokenizer, split: Split, max_len: int) -> Encoded:
-    """Tokenize a split; texts with no token at all keep one <unk> so every row has a key to attend to."""
-    encs = [tokenizer.encode(t, max_len) for t in split.texts]
-    ids = [torch.tensor(e.ids or [tokenizer.unk_id], dtype=torch.long) for e in encs]
-    return Encoded(ids, torch.tensor(split.labels, dtype=torch.long), sum(e.truncated > 0 for e in encs))
-
-
 def prepare(dataset, cfg: TrainConfig) -> Prepared:
     """Build the vocabulary on the training texts and encode every split."""
     tok = Tokenizer.build(dataset.train.texts, min_freq=cfg.min_freq)
     splits = {s: getattr(dataset, s) for s in ("train", "val", "test")}
     enc = {s: encode(tok, split, cfg.max_len) for s, split in splits.items()}
     return Prepared(tok, list(dataset.classes), **enc, texts={s: split.texts for s, split in splits.items()})
-
-
-def pad_batch(seqs):
-    """List of (T_i,) id tensors -> ids (B, T) right-padded with 0, key_padding_mask (B, T) True = <pad>."""
-    ids = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=0)
-    return ids, ids == 0
-
-
-def batches(data: Encoded, batch_size, generator=None):
-    """Yield (ids, key_padding_mask, labels); shuffled when a generator is given."""
-    n = len(data)
-    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
-    for i in range(0, n, batch_size):
-        idx = order[i : i + batch_size]
-        ids, kpm = pad_batch([data.ids[j] for j in idx])
-        yield ids, kpm, data.labels[idx]
-
-
-def batches_by_length(data: Encoded, batch_size):
-    """Yield (indices, ids, key_padding_mask, labels) of texts that all have one length: no <pad> at all.
-
-    For analysis: a model trained without the padding mask attends to <pad>, so padded batches would make
-    its predictions and weights depend on which texts share a batch.
-    """
-    by_length = {}
-    for i, x in enumerate(data.ids):
-        by_length.setdefault(len(x), []).append(i)
-    for group in by_length.values():
-        for start in range(0, len(group), batch_size):
-            idx = torch.tensor(group[start : start + batch_size])
-            ids, kpm = pad_batch([data.ids[j] for j in idx])
-            yield idx, ids, kpm, data.labels[idx]
 
 
 def forward(model, ids, kpm, need_weights=False):

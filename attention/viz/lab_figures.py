@@ -3,7 +3,7 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from attention.figures import DIVERGING, TEMPLATE, plain_labels
+from attention.viz.figures import DIVERGING, TEMPLATE, plain_labels
 
 
 def seed_curves(rows, colors=("#9467bd", "#1f77b4", "#2ca02c", "#d62728")):

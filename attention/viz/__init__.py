@@ -1,0 +1,1 @@
+"""Plotly figure builders, by kind of figure; pages choose what to draw, these decide how it looks."""
