@@ -26,11 +26,17 @@ MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 def ensure_router():
     """Make a page run under app.py even when it is the first page a fresh server is asked for.
 
-    Streamlit treats a folder named pages/ as its legacy multipage layout until st.navigation has
-    run once in the process; until then a direct link (/heads?...) would run the page file alone,
-    without app.py's sidebar. Switching that legacy mode off and rerunning (once per session, so a
-    rerun never swallows a later click) routes the same URL through app.py. Streamlit's AppTest
-    turns the legacy mode back on before every run; then the page draws the shared sidebar itself.
+    The app's one workaround, kept here. Streamlit treats a folder named pages/ as its legacy multipage layout
+    until st.navigation has run once in the process: PagesManager.uses_pages_directory, a class attribute set
+    when the first session starts (streamlit/runtime/pages_manager.py), makes the script runner run the page
+    file alone (_mpa_v1 in scriptrunner/script_runner.py), without app.py's sidebar. No setting turns that
+    off, and st.navigation is documented to switch the whole process away from pages/ once it runs; renaming
+    the folder would avoid all this, but the project keeps pages/. So a page that finds the legacy mode on
+    switches it off and reruns (once per session, so a rerun never swallows a later click): the same URL then
+    goes through app.py. Calling st.navigation from the page instead (public API) works in the browser, but
+    Streamlit's AppTest turns the legacy mode back on before every run, and the rerun there swallowed clicks.
+    In AppTest the page therefore draws the shared sidebar itself. tests/test_e2e_routing.py opens every page
+    as the first request of a fresh server and checks that app.py ran.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
