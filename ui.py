@@ -35,7 +35,7 @@ def ensure_router():
     switches it off and reruns (once per session, so a rerun never swallows a later click): the same URL then
     goes through app.py. Calling st.navigation from the page instead (public API) works in the browser, but
     Streamlit's AppTest turns the legacy mode back on before every run, and the rerun there swallowed clicks.
-    In AppTest the page therefore draws the shared sidebar itself. tests/test_e2e_routing.py opens every page
+    In AppTest the page therefore draws the shared sidebar itself. tests/browser/test_e2e_routing.py opens every page
     as the first request of a fresh server and checks that app.py ran.
     """
     from streamlit.runtime.pages_manager import PagesManager

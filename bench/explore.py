@@ -16,7 +16,6 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 from attention.analysis.sentence import Masks, analyze, panels  # noqa: E402
 from attention.training.checkpoints import MODELS_DIR, load_run  # noqa: E402
 from attention.viz import figures  # noqa: E402
@@ -67,9 +66,9 @@ def browser_table(repeats=10):
     """Print the browser table; return its rows."""
     import tempfile
 
-    from conftest import CHROMIUM, CHROMIUM_ARGS, start_server
     from playwright.sync_api import sync_playwright
-    from test_e2e_explore import GRIDS_JS
+
+    from tools.browser import CHROMIUM, CHROMIUM_ARGS, GRIDS_JS, start_server
 
     proc, url = start_server(tempfile.mkdtemp())
     rows = []

@@ -38,13 +38,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import load_common  # noqa: E402
-from conftest import start_server  # noqa: E402
 from load_browser import browser_kind  # noqa: E402
 from load_common import MODEL, sentence  # noqa: E402
 from load_ws import WS  # noqa: E402
 from serve import rss_mb  # noqa: E402
+
+from tools.browser import start_server  # noqa: E402
 
 
 def stats():

@@ -1,6 +1,6 @@
 """bench/load.py's browser sessions: one headless Chromium, a context per session.
 
-Imported by bench/load.py, which puts the repository, tests/ and bench/ on sys.path.
+Imported by bench/load.py, which puts the repository and bench/ on sys.path.
 """
 
 import asyncio
@@ -11,14 +11,13 @@ import time
 from functools import partial
 from types import SimpleNamespace
 
-from conftest import CHROMIUM, CHROMIUM_ARGS
 from load_common import MODEL, note, progress, read_history, sentence
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
-from test_e2e_explore import GRIDS_JS
 
 from attention.data.registry import DATASETS
+from tools.browser import CHROMIUM, CHROMIUM_ARGS, GRIDS_JS
 
 PANELS = 5  # 4 heads + their average
 ERROR_BOXES = "[data-testid=stException], [data-testid=stAlertContentError]"

@@ -1,6 +1,6 @@
 """bench/load.py's websocket sessions: Streamlit's protocol spoken from the load test's process (bench/wsclient.py).
 
-Imported by bench/load.py, which puts the repository, tests/ and bench/ on sys.path.
+Imported by bench/load.py, which puts the repository and bench/ on sys.path.
 """
 
 import asyncio

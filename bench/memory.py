@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
+sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 MODELS = ["tweets-4h", "tweets-8h", "tweets-1h", "synthetic-4h", "bbc-4h", "tweets-2h"]

@@ -18,7 +18,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 from attention.app.jobs import TORCH_THREADS, JobSpec, Slots, TrainJob  # noqa: E402
 from attention.training.loop import TrainConfig  # noqa: E402
 
@@ -65,8 +64,9 @@ def job_alone(tmp):
 
 def page(tmp):
     """Start training with the page's defaults in Chromium; time it and count the live panel's redraws."""
-    from conftest import CHROMIUM, CHROMIUM_ARGS, start_server
     from playwright.sync_api import sync_playwright
+
+    from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server
 
     runs = Path(tmp) / "page"
     proc, url = start_server(runs)

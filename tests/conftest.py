@@ -1,56 +1,10 @@
 """Shared fixtures: a real `streamlit run app.py` server and Debian's Chromium driven by Playwright."""
 
-import os
-import socket
 import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(runs_dir, port=None):
-    """Start `streamlit run app.py` headless; return (process, base url) once /_stcore/health answers ok."""
-    port = port or free_port()
-    env = dict(os.environ, ATTENTION_RUNS_DIR=str(runs_dir))
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port)]
-    cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    log = tempfile.TemporaryFile()  # a file, not a pipe: a pipe nobody reads blocks a chatty server
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    proc.log = log  # the server's output so far: proc.log.seek(0); proc.log.read()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise RuntimeError("streamlit exited:\n" + log.read().decode(errors="replace"))
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
+from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server
 
 
 @pytest.fixture

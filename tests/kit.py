@@ -1,14 +1,18 @@
 """Helpers several test files share: opening the app in AppTest, the fault catalogue's run folders, and the
 heatmap cells as Chromium drew them."""
 
+import random
 from pathlib import Path
 
 import torch
 from streamlit.testing.v1 import AppTest
 
+from attention.app.jobs import JobSpec
 from attention.core.model import AttentionClassifier, ModelConfig
 from attention.core.tokenizer import Tokenizer
+from attention.data.types import TextDataset, split_stratified
 from attention.training import checkpoints
+from attention.training.loop import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 APP, TIMEOUT = str(ROOT / "app.py"), 60
@@ -59,3 +63,30 @@ def cells_overflowing(page, min_font=8):
     maps = page.evaluate(CELLS_JS)
     fits = lambda m: m["text_w"] + 2 <= m["cell_w"] and m["text_h"] <= m["cell_h"] and m["font"] >= min_font
     return [m for m in maps if m["n"] and not fits(m)], maps
+
+
+# --- tiny datasets a training finishes on in a second ---------------------------------------------
+
+MODEL = dict(d_model=16, num_heads=4)
+WORDS = {"neg": "bad awful poor hate sad".split(), "pos": "good great fine nice love".split()}
+
+
+def tiny(n=200, classes=("neg", "pos"), seed=0):
+    """n short texts whose words give the label away, split 80/10/10."""
+    rng = random.Random(seed)
+    vocab = {c: WORDS.get(c) or [f"{c}{i}" for i in range(5)] for c in classes}
+    labels = [i % len(classes) for i in range(n)]
+    texts = [" ".join(rng.choices(vocab[classes[y]], k=4) + rng.choices(sum(vocab.values(), []), k=2)) for y in labels]
+    return TextDataset("tiny", list(classes), *split_stratified(texts, labels, seed=seed), "tiny")
+
+
+def spec(n=200, classes=("neg", "pos"), **train):
+    cfg = dict(epochs=3, batch_size=16, min_freq=1, patience=100) | train
+    return JobSpec("tiny", MODEL, TrainConfig(**cfg), tiny(n, classes))
+
+
+def label(folder):
+    """How the model picker names a run (its display name, accuracy...): read from the run as the app does."""
+    from attention.app.runstore import runs_table
+
+    return next(r["label"] for r in runs_table() if r["folder"] == folder)

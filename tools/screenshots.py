@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
+sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
 
 SHOTS = {
     "explore.png": ("/?text=the+flight+was+not+good+at+all", 1900),

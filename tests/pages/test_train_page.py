@@ -19,7 +19,7 @@ from attention.training import checkpoints
 from attention.training.metrics import classification_report
 
 TIMEOUT = 60
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 torch.set_num_threads(1)
 
 

@@ -2,7 +2,6 @@
 
 import json
 import math
-import random
 import threading
 import time
 import zipfile
@@ -10,32 +9,16 @@ from io import BytesIO
 
 import pytest
 import torch
+from kit import MODEL, spec, tiny
 
 from attention.app import jobs, runstore
 from attention.app import progress as ev
 from attention.app.jobs import JobBox, JobSpec, Slots, TrainJob, check
-from attention.data.types import TextDataset, split_stratified
 from attention.training import checkpoints
 from attention.training.checkpoints import MODELS_DIR, load_run
 from attention.training.loop import TrainConfig
 
 torch.set_num_threads(1)  # tiny models; leave the second core to whoever else is working
-MODEL = dict(d_model=16, num_heads=4)
-WORDS = {"neg": "bad awful poor hate sad".split(), "pos": "good great fine nice love".split()}
-
-
-def tiny(n=200, classes=("neg", "pos"), seed=0):
-    """n short texts whose words give the label away, split 80/10/10."""
-    rng = random.Random(seed)
-    vocab = {c: WORDS.get(c) or [f"{c}{i}" for i in range(5)] for c in classes}
-    labels = [i % len(classes) for i in range(n)]
-    texts = [" ".join(rng.choices(vocab[classes[y]], k=4) + rng.choices(sum(vocab.values(), []), k=2)) for y in labels]
-    return TextDataset("tiny", list(classes), *split_stratified(texts, labels, seed=seed), "tiny")
-
-
-def spec(n=200, classes=("neg", "pos"), **train):
-    cfg = dict(epochs=3, batch_size=16, min_freq=1, patience=100) | train
-    return JobSpec("tiny", MODEL, TrainConfig(**cfg), tiny(n, classes))
 
 
 def wait_for(job, cond, timeout=30):

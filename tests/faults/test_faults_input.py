@@ -2,8 +2,8 @@
 
 Every case names a fault, the message a person sees, and checks that nothing was lost: the page
 still answers a normal sentence (or a good file) afterwards, and no run was written.
-Part 2 (broken checkpoints) is tests/test_faults_runs.py, part 3 (training, restarts)
-tests/test_faults_training.py.
+Part 2 (broken checkpoints) is tests/faults/test_faults_runs.py, part 3 (training, restarts)
+tests/faults/test_faults_training.py.
 """
 
 import io
@@ -25,7 +25,7 @@ from attention.data.upload import dataset_from_csv
 from attention.training import checkpoints
 from attention.viz.figures import plain_labels
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 60
 torch.set_num_threads(1)
 

@@ -19,7 +19,7 @@ from attention.training.checkpoints import load_run
 from attention.viz import figures
 from attention.viz.stage_figures import matrices, pipeline_diagram
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 TOK = Tokenizer.build(["the cat sat on the mat", "a dog ran", "the dog sat"], min_freq=1)
 TOL = 1e-6
 # every combination of: padding (with its mask on/off), causal, a hidden token, a switched-off head, positions

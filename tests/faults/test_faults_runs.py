@@ -2,8 +2,8 @@
 
 Every case names a fault, the message a person sees, and checks that nothing was lost: no code from
 a pickle ran, the files on disk are unchanged, other runs still load and the app still works.
-Part 1 (sentences, CSV uploads) is tests/test_faults_input.py; part 3 (training, restarts) is
-tests/test_faults_training.py.
+Part 1 (sentences, CSV uploads) is tests/faults/test_faults_input.py; part 3 (training, restarts) is
+tests/faults/test_faults_training.py.
 """
 
 import io

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 # In a fresh process: a thread fills its heap with 100 KB blocks, 9 of 10 are freed (holes between survivors, as
 # after a training or a session), and RSS is read before and after trim().

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_lab(model):
@@ -41,7 +41,7 @@ def test_a_run_trained_on_an_upload_keeps_its_validation_split_privately_and_the
     import zipfile
     from io import BytesIO
 
-    from test_jobs import spec
+    from kit import spec
 
     from attention.app import jobs, runstore
     from attention.training import checkpoints

@@ -2,46 +2,31 @@
 
 Every case names a fault, the message a person sees, and checks that nothing was lost: a run saved
 before is unchanged and loads, no half-written run ever shows, and the same session can train again.
-A tab closed mid-training is tests/test_e2e_train.py::test_closing_the_tab_stops_the_training_and_keeps_the_run.
-Parts 1 and 2 are tests/test_faults_input.py and tests/test_faults_runs.py.
+A tab closed mid-training is tests/browser/test_e2e_train.py::test_closing_the_tab_stops_the_training_and_keeps_the_run.
+Parts 1 and 2 are tests/faults/test_faults_input.py and tests/faults/test_faults_runs.py.
 """
 
 import os
-import random
 import subprocess
 import sys
 import time
 
 import pytest
 import torch
-from kit import APP, ROOT, TIMEOUT, files, save_old_run
+from kit import APP, ROOT, TIMEOUT, files, save_old_run, spec
 from streamlit.testing.v1 import AppTest
 
 from attention.app import jobs
-from attention.app.jobs import JobBox, JobSpec, Slots, TrainJob
+from attention.app.jobs import JobBox, Slots, TrainJob
 from attention.app.runstore import list_runs
-from attention.data.types import TextDataset, split_stratified
 from attention.training import checkpoints
 from attention.training.checkpoints import load_run
-from attention.training.loop import TrainConfig
 
 torch.set_num_threads(1)
 pytestmark = pytest.mark.usefixtures("runs_dir")  # every case: a fresh runs folder (tests/conftest.py)
 
 
 # --- trainings that go wrong ---------------------------------------------------------------------------------
-
-WORDS = {"neg": "bad awful poor hate sad".split(), "pos": "good great fine nice love".split()}
-
-
-def tiny_spec(epochs=3, n=200):
-    """200 texts whose words give the label away: 160 to train on, 10 batches of 16 an epoch."""
-    rng = random.Random(0)
-    labels = [i % 2 for i in range(n)]
-    texts = [" ".join(rng.choices(WORDS[("neg", "pos")[y]], k=4)) for y in labels]
-    data = TextDataset("tiny", ["neg", "pos"], *split_stratified(texts, labels), "tiny")
-    cfg = TrainConfig(epochs=epochs, batch_size=16, min_freq=1, patience=100)
-    return JobSpec("tiny", dict(d_model=16, num_heads=4), cfg, data)
 
 
 def patch_fit(change):
@@ -113,7 +98,7 @@ def test_a_training_that_goes_wrong_says_why_keeps_old_runs_and_can_be_retried(
     before = files(old)
     box = JobBox()  # one browser session
     with monkeypatch.context() as mp:
-        box.job = job = TrainJob(tiny_spec(epochs=50), runs_dir=runs_dir, slots=Slots(1))
+        box.job = job = TrainJob(spec(epochs=50), runs_dir=runs_dir, slots=Slots(1))
         fault(mp, job)
         assert job.start().join(30)
     snap = job.snapshot()
@@ -122,7 +107,7 @@ def test_a_training_that_goes_wrong_says_why_keeps_old_runs_and_can_be_retried(
     assert [p.name for p in runs_dir.iterdir() if p.name.startswith(".")] == []  # no half-written folder left
     if saves:
         assert load_run(snap.run_path).history["stopped"] == "user"
-    again = box.start(tiny_spec(epochs=1), runs_dir=runs_dir, slots=Slots(1))  # the same session trains again
+    again = box.start(spec(epochs=1), runs_dir=runs_dir, slots=Slots(1))  # the same session trains again
     assert again.join(30) and again.snapshot().state == "done", again.snapshot().message
 
 
@@ -130,10 +115,10 @@ def test_two_trainings_at_once_one_per_session_and_the_second_session_queues(run
     old = save_old_run(runs_dir)
     before, slots = files(old), Slots(1)
     first, second = JobBox(), JobBox()
-    a = first.start(tiny_spec(epochs=500), runs_dir=runs_dir, slots=slots)
+    a = first.start(spec(epochs=500), runs_dir=runs_dir, slots=slots)
     with pytest.raises(RuntimeError, match="This session is already training; stop it first."):
-        first.start(tiny_spec(epochs=1), runs_dir=runs_dir, slots=slots)
-    b = second.start(tiny_spec(epochs=1), runs_dir=runs_dir, slots=slots)
+        first.start(spec(epochs=1), runs_dir=runs_dir, slots=slots)
+    b = second.start(spec(epochs=1), runs_dir=runs_dir, slots=slots)
     deadline = time.monotonic() + 20
     while not (a.snapshot().steps and b.snapshot().queue_position == 1) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -171,11 +156,12 @@ import os, sys, time
 from attention.app import runstore
 from attention.app.jobs import Slots, TrainJob
 from attention.training import checkpoints
-from tests.test_faults_training import tiny_spec
+sys.path.insert(0, 'tests')
+from kit import spec
 
 runs_dir, mode = sys.argv[1], sys.argv[2]
 if mode == "training":
-    job = TrainJob(tiny_spec(epochs=500), runs_dir=runs_dir, slots=Slots(1)).start()
+    job = TrainJob(spec(epochs=500), runs_dir=runs_dir, slots=Slots(1)).start()
     while not job.snapshot().steps:
         time.sleep(0.01)
     print("training", flush=True)

@@ -3,25 +3,10 @@
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
+from kit import label
 from playwright.sync_api import expect
 
-GRIDS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
-  .filter(d => !d.closest("[data-stale='true']"))
-  .filter(d => (d._fullData || []).some(t => t.type === 'heatmap' && t.coloraxis))
-  .map(d => ({
-    n: d._fullData.filter(t => t.type === 'heatmap').length,
-    titles: (d.layout.annotations || []).map(a => a.text),
-    x: Array.from(d._fullData[0].x),
-    z0: Array.from(d._fullData[0].z, row => Array.from(row)),
-    drawn: d.querySelectorAll('g.hm image').length,
-  }))"""
-
-
-def label(folder):
-    """How the model picker names a run (its display name, accuracy...): read from the run as the app does."""
-    from attention.app.runstore import runs_table
-
-    return next(r["label"] for r in runs_table() if r["folder"] == folder)
+from tools.browser import GRIDS_JS
 
 
 def open_app(page, server, **params):

@@ -5,9 +5,10 @@ these links would then show no sidebar, no model picker and break on the shared 
 """
 
 import pytest
-from conftest import start_server
+from kit import label
 from playwright.sync_api import expect
-from test_e2e_explore import label
+
+from tools.browser import start_server
 
 LINKS = ["/heads?model=synthetic-4h", "/inside?model=tweets-2h&text=late+again", "/train", "/?model=tweets-8h"]
 
