@@ -13,6 +13,7 @@ from attention.analysis.heads import (
     entropy,
     position_hits,
     pruning_curve,
+    role,
     score,
     similarity,
     verdict,
@@ -132,3 +133,35 @@ def test_the_lab_report_holds_numbers_not_attention_weights():
     assert rep["mean_len"] == pytest.approx(np.mean([len(ids) for ids in data.ids]))
     hits = rep["position_hits"][0]
     assert hits.shape == (4, 2) and ((0 <= hits) & (hits <= 1)).all()
+
+
+@pytest.mark.parametrize(
+    "a, b, kind",
+    [  # se = 1.0 point from one arm's two seeds ([80, 82] or [78, 80]: variance 2, over 2 seeds); threshold 2 se
+        ([0.80, 0.82], [0.7905, 0.7905], "within noise"),  # gap 1.95 points: under 2 se
+        ([0.80, 0.82], [0.7895, 0.7895], "a clear win"),  # gap 2.05 points: over 2 se
+        ([0.8095, 0.8095], [0.78, 0.80], "within noise"),  # the same, the spread in the second arm
+        ([0.8105, 0.8105], [0.78, 0.80], "a clear win"),
+        ([0.8045, 0.8045], [0.80, 0.80], "within noise"),  # no spread: the floor of half a point decides
+        ([0.8055, 0.8055], [0.80, 0.80], "a clear win"),
+        ([0.7945, 0.7945], [0.80, 0.80], "a clear loss"),
+    ],
+)
+def test_verdict_at_its_boundaries(a, b, kind):
+    assert verdict("A", a, "B", b)[0] == kind
+
+
+@pytest.mark.parametrize(
+    "diag, T, expected",
+    [  # entropy, self, previous, first; uniform over 10 tokens has entropy ln 10 = 2.303, 0.8 of it 1.842
+        ((1.0, 0.50, 0.2, 0.1), 10, "self"),
+        ((1.0, 0.49, 0.2, 0.1), 10, "content (specific words)"),
+        ((1.0, 0.2, 0.50, 0.1), 10, "previous token"),
+        ((1.0, 0.2, 0.1, 0.50), 10, "first token"),
+        ((1.85, 0.2, 0.2, 0.2), 10, "broad (near uniform)"),
+        ((1.83, 0.2, 0.2, 0.2), 10, "content (specific words)"),
+        ((0.50, 0.2, 0.2, 0.2), 1, "content (specific words)"),  # one token: against 0.8 ln 2 = 0.55, not ln 1 = 0
+    ],
+)
+def test_role_thresholds(diag, T, expected):
+    assert role(*diag, T) == expected

@@ -1,5 +1,6 @@
 """The training loop: overfitting, determinism, events, stopping, divergence, and the CLI."""
 
+import copy
 import math
 
 import pytest
@@ -149,3 +150,22 @@ def test_dropout_is_on_in_training_so_the_generator_test_means_something():
 def model_inputs():
     tok = prepare(tiny_dataset(), TrainConfig(min_freq=1)).tokenizer
     return tok.encode_batch(TEXTS)
+
+
+def test_fit_ends_with_the_best_epochs_weights_not_the_last():
+    """Validation labels are the training labels flipped: the better the model learns, the worse validation gets."""
+    flipped = Split(TEXTS, [1 - y for y in LABELS])
+    dataset = TextDataset("tiny", ["neg", "pos"], Split(TEXTS, LABELS), flipped, flipped, "tiny")
+    cfg = TrainConfig(epochs=8, batch_size=4, lr=1e-2, patience=100, min_freq=1)
+    data = prepare(dataset, cfg)
+    torch.manual_seed(0)
+    model = AttentionClassifier(ModelConfig(vocab_size=len(data.tokenizer), num_classes=2, d_model=16, num_heads=2))
+    after_epoch = []
+    history = fit(model, data, cfg, on_epoch=lambda r: after_epoch.append(copy.deepcopy(model.state_dict())))
+    best = history["best_epoch"]
+    assert best < len(history["epochs"])  # validation got worse after the best epoch
+    final = model.state_dict()
+    assert all(torch.equal(final[k], after_epoch[best - 1][k]) for k in final)
+    assert not all(torch.equal(final[k], after_epoch[-1][k]) for k in final)
+    val_loss, _, _ = evaluate(model, data.val)
+    assert val_loss == pytest.approx(history["epochs"][best - 1]["val_loss"], rel=1e-5)
