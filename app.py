@@ -17,10 +17,8 @@ pages = {
     ],
 }
 page = st.navigation(pages)
-ui.warm_up()  # once per process: torch threads, the interpreter switch interval, the allocator
-ui.session_memory()  # once per session: memory goes back when it ends
-ui.page_style()
-ui.model_picker()
-ui.keep_shared()
+ui.server.warm_up()  # once per process: torch threads, the interpreter switch interval, the allocator
+ui.server.session_memory()  # once per session: memory goes back when it ends
+ui.frame.around_page()  # the page's CSS, the sidebar's model picker, the settings pages share
 page.run()
-ui.preload()  # once per process, after the first page is drawn: what the other pages import
+ui.server.preload()  # once per process, after the first page is drawn: what the other pages import

@@ -11,7 +11,7 @@ from attention.training import experiment
 from attention.training.checkpoints import CheckpointError
 from attention.viz import lab_figures
 
-ui.ensure_router()
+ui.frame.ensure_router()
 
 st.title("Heads lab")
 st.caption(
@@ -19,12 +19,12 @@ st.caption(
     "1, 2, 4 and 8 heads on the same data, steps and seeds, compared. Then the model in the sidebar taken apart "
     "head by head: remove one, prune several, see which sentences change and where each head looks."
 )
-ui.show_notices()
+ui.links.show_notices()
 
 # --- 1. the head-count experiment ---------------------------------------------------------------
 st.header("Does the number of heads matter?")
 choices = ["tweets", "synthetic"]
-model_dataset = ui.catalog().get(st.session_state.get("model"), {}).get("dataset")
+model_dataset = ui.models.catalog().get(st.session_state.get("model"), {}).get("dataset")
 first = model_dataset if model_dataset in choices else "tweets"  # open on the sidebar model's dataset
 dataset = st.segmented_control("Dataset", choices, key="lab_dataset", default=first) or first
 saved = experiment.load(dataset)
@@ -58,20 +58,20 @@ else:
     right.download_button("Results as CSV", csv, f"heads-{dataset}.csv", "text/csv", key="results_csv")
 
 # --- 2. one model's heads ------------------------------------------------------------------------
-name, run = ui.chosen_run()
+name, run = ui.models.chosen_run()
 st.header(f"Inside {name}: what each head does")
 st.caption("Measured on the model's validation split (up to 1,000 texts). Pick another model in the sidebar.")
 
 
 @st.cache_data(show_spinner="Removing each head in turn…", max_entries=8)
 def report(name, mtime):
-    return heads.lab_report(ui.load(name))
+    return heads.lab_report(ui.models.load(name))
 
 
 try:
-    rep = report(name, ui.run_mtime(name))
+    rep = report(name, ui.models.run_mtime(name))
 except (DataError, CheckpointError) as e:
-    st.info(f"The lab cannot analyse this model: {ui.md_escape(str(e))}.")
+    st.info(f"The lab cannot analyse this model: {ui.words.md_escape(str(e))}.")
     st.stop()
 
 full, rows = rep["full"], rep["rows"]
@@ -99,7 +99,7 @@ with st.expander(f"Sentences whose prediction flips when a head is removed ({sum
                 "head removed": [lab for lab, _ in flips],
                 "sentence": [rep["texts"][i] for _, i in flips],
                 "true class": [run.classes[rep["labels"][i]] for _, i in flips],
-                "open": [ui.explore_link(name, rep["texts"][i], off=lab) for lab, i in flips],
+                "open": [ui.links.explore_link(name, rep["texts"][i], off=lab) for lab, i in flips],
             }
         )
         st.dataframe(

@@ -1,11 +1,12 @@
 """Inside a head: one head's arithmetic stage by stage, then how every head makes the layer's output."""
 
+import functools
 from dataclasses import replace
 
 import streamlit as st
 
 import ui
-from attention.analysis.sentence import MAX_CHARS, Masks, analyze
+from attention.analysis.sentence import MAX_CHARS, analyze
 from attention.analysis.stages import (
     follow_table,
     pipeline,
@@ -18,10 +19,10 @@ from attention.analysis.stages import (
 from attention.viz import figures
 from attention.viz.stage_figures import matrices, pipeline_diagram
 
-ui.ensure_router()
+ui.frame.ensure_router()
 
 
-PARSERS = ui.parsers("text", "layer", "head", "pad", "padmask", "causal", "hide", "off", "row", "nopos")
+PARSERS = ui.links.parsers("text", "layer", "head", "pad", "padmask", "causal", "hide", "off", "row", "nopos")
 ss = st.session_state
 
 
@@ -30,25 +31,27 @@ def arrive():
     if st.query_params.to_dict() == ss.get("_inside_url"):
         return  # a rerun of this page
     kept = ss.get("_inside_keep", {})
-    for key in PARSERS:  # this page's own choices on the last visit, unless Explore left a value (ui.keep_shared)
-        if key in kept and not (key in ui.SHARED and key in ss):
+    for (
+        key
+    ) in PARSERS:  # this page's own choices on the last visit, unless Explore left a value (ui.controls.keep_shared)
+        if key in kept and not (key in ui.controls.SHARED and key in ss):
             ss[key] = kept[key]
     ss.pop("_url_read_inside", None)  # then read the link's parameters, which override both
 
 
 arrive()
 ss["_inside_url"] = st.query_params.to_dict()  # seen (updated again once the view is written to the URL)
-ui.read_url_once("inside", PARSERS)
-name, run = ui.chosen_run()
+ui.links.read_url_once("inside", PARSERS)
+name, run = ui.models.chosen_run()
 cfg = run.model.cfg
-ui.keep_valid(cfg)
+ui.controls.keep_valid(cfg)
 
 st.title("Inside a head")
 st.caption(
     "One sentence through one attention head, number by number: from the input vectors to the head's output, "
     "then how every head's output makes the layer's output. Hover any cell for its exact value."
 )
-ui.show_notices()
+ui.links.show_notices()
 
 text = st.text_input("Sentence", key="text", placeholder="e.g. the flight was late")
 if not text.strip():
@@ -59,35 +62,16 @@ cols = st.columns([1, 2, 2] if cfg.num_layers > 1 else [2, 2])
 layer = 1
 if cfg.num_layers > 1:
     layer = cols[-3].segmented_control("Layer", list(range(1, cfg.num_layers + 1)), key="layer", wrap=True) or 1
-ui.keep_options("head", list(range(1, cfg.num_heads + 1)), single=True)
+ui.controls.keep_options("head", list(range(1, cfg.num_heads + 1)), single=True)
 ss.setdefault("head", 1)
 head = cols[-2].segmented_control("Head", list(range(1, cfg.num_heads + 1)), key="head", wrap=True) or 1
 nopos = cols[-1].toggle("Remove positional encoding", key="nopos", disabled=cfg.positional == "none")
-c1, c2, c3 = st.columns(3)
-pad = c1.slider("Pad to length", 0, cfg.max_len, key="pad", help="Add <pad> tokens up to this length.")
-padmask = c2.toggle("Mask <pad> keys", key="padmask")
-causal = c3.toggle("Causal mask", key="causal", help="Each token may look only at itself and earlier tokens.")
-try:
-    tokens, unknown = token_labels(run.model, run.tokenizer, text, pad)
-except ValueError as e:
-    st.info(str(e))
-    st.stop()
-positions = list(range(len(tokens)))
-ui.keep_options("hide", positions)
-hide = st.pills(
-    "Hide tokens (no query may attend to them)",
-    positions,
-    format_func=lambda i: ui.md_escape(f"{tokens[i]}{' ?' * unknown[i]}"),
-    selection_mode="multi",
-    key="hide",
-)
-head_names = [f"L{li + 1}H{h + 1}" for li in range(cfg.num_layers) for h in range(cfg.num_heads)]
-ui.keep_options("off", head_names)
-off = st.pills("Switch heads off", head_names, selection_mode="multi", key="off")
-ui.keep_options("row", positions, single=True)
+tokens_at = functools.cache(lambda pad: token_labels(run.model, run.tokenizer, text, pad))
+masks = replace(ui.controls.masks(cfg, tokens_at), positional=not nopos)
+positions = list(range(len(tokens_at(masks.pad_to)[0])))
+ui.controls.keep_options("row", positions, single=True)
 ss.setdefault("row", 0)
 
-masks = Masks(pad, padmask, causal, tuple(hide), tuple(ui.head_pairs(off)), positional=not nopos)
 t = trace(run.model, run.tokenizer, text, masks, layer - 1, head - 1)
 
 T, D = t.x.shape
@@ -96,8 +80,8 @@ rows = figures.axis_labels(t.tokens)
 dims, hdims = [f"d{j}" for j in range(D)], [f"d{j}" for j in range(dk)]
 chart = lambda fig, key: st.plotly_chart(fig, key=key, config={"displayModeBar": False})
 p = t.probs.argmax()
-st.caption(f"Prediction for this sentence: **{ui.md_escape(run.classes[p])}** ({t.probs[p]:.0%}).")
-if cut := ui.cut_message(t.truncated, t.cut_chars, cfg.max_len):
+st.caption(f"Prediction for this sentence: **{ui.words.md_escape(run.classes[p])}** ({t.probs[p]:.0%}).")
+if cut := ui.words.cut_message(t.truncated, t.cut_chars, cfg.max_len):
     st.warning(cut)
 
 st.header(f"1 · The input to layer {layer}: X ({T} × {D})")
@@ -116,7 +100,7 @@ else:
     mats, titles = [t.x], [f"X ({T} × {D})"]
 st.caption(
     "Tokens and their rows in the embedding table: "
-    + " · ".join(ui.md_escape(f"{r} → {i}") for r, i in zip(rows, t.ids))
+    + " · ".join(ui.words.md_escape(f"{r} → {i}") for r, i in zip(rows, t.ids))
 )
 chart(matrices(mats, rows, [dims] * len(mats), titles), "input")
 
@@ -176,7 +160,7 @@ st.subheader("A worked row")
 row = st.columns(3)[0].selectbox("Query token", positions, format_func=lambda i: rows[i], key="row")
 w = worked_row(t, row)
 st.markdown(
-    f"Query **{ui.md_escape(rows[row])}**, row {row} of the scaled, masked scores. We subtract the row's largest "
+    f"Query **{ui.words.md_escape(rows[row])}**, row {row} of the scaled, masked scores. We subtract the row's largest "
     "unmasked score before exp() (the weights do not change; it keeps exp() from overflowing). "
     "weight = exp(s − max) / sum."
 )
@@ -184,7 +168,7 @@ if w.masked.all():
     st.info("Every key is masked for this query: it attends to nothing, so all its weights are 0.")
 else:
     table = worked_table(w, t.tokens)
-    st.table([dict(r, key=ui.md_escape(r["key"])) for r in table], hide_index=True)
+    st.table([dict(r, key=ui.words.md_escape(r["key"])) for r in table], hide_index=True)
     st.caption(f"max = {w.top:.4f} · sum = {w.total:.4f} · each weight = exp(s − max) / {w.total:.4f}")
 
 st.header(f"6 · Weighted values: head {head}'s output ({T} × {dk})")
@@ -202,7 +186,7 @@ st.header("7 · All heads together")
 st.markdown(
     f"Every head does the same with its own W_q, W_k, W_v. Their outputs sit side by side ({H} × {dk} = {D} "
     f"columns), and the output projection W_o ({D} × {D}) mixes them. The table follows "
-    f"**{ui.md_escape(rows[row])}** (the worked row's token) through the layer; hover a box for the same numbers."
+    f"**{ui.words.md_escape(rows[row])}** (the worked row's token) through the layer; hover a box for the same numbers."
 )
 boxes = pipeline(t, row)
 chart(pipeline_diagram(boxes, rows[row]), "pipeline")
@@ -234,14 +218,13 @@ else:
     )
     chart(figures.attention_grid(both, t.tokens, names, cols=2), "pe_compare")
     q, other = flip.pred, "with" if nopos else "without"
-    st.caption(f"Prediction {other} positions: **{ui.md_escape(run.classes[q])}** ({flip.probs[q]:.0%}).")
+    st.caption(f"Prediction {other} positions: **{ui.words.md_escape(run.classes[q])}** ({flip.probs[q]:.0%}).")
 
-values = dict(model=name, text=text[:MAX_CHARS], layer=layer, head=head, pad=pad, row=row)  # the part the model read
-values.update(nopos="on" if nopos else "off")
-values.update(hide=",".join(map(str, hide)), off=",".join(off))
-values.update(padmask="on" if padmask else "off", causal="on" if causal else "off")
-defaults = dict(model=ui.DEFAULT_MODEL, layer=1, head=1, pad=0, row=0, nopos="off", hide="", off="")
-defaults.update(padmask="on" if cfg.pad_mask else "off", causal="on" if cfg.causal else "off")
-ui.write_url(values, defaults)
+values = dict(model=name, text=text[:MAX_CHARS], layer=layer, head=head, row=row)  # the part the model read
+values.update(nopos="on" if nopos else "off", **ui.controls.mask_link(masks))
+defaults = dict(
+    model=ui.models.DEFAULT_MODEL, layer=1, head=1, row=0, nopos="off", **ui.controls.mask_link_defaults(cfg)
+)
+ui.links.write_url(values, defaults)
 ss["_inside_url"] = st.query_params.to_dict()
 ss["_inside_keep"] = {k: ss[k] for k in PARSERS if k in ss}

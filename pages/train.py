@@ -16,7 +16,7 @@ from attention.training.loop import TrainConfig
 from attention.training.metrics import reading
 from attention.viz import figures
 
-ui.ensure_router()
+ui.frame.ensure_router()
 
 UPLOAD = "upload"
 RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0, 10.0]
@@ -40,7 +40,7 @@ def upload_dataset():
     except DataError as e:
         st.error(f"This file can't be used, so nothing will be trained. {e}")
         return None
-    st.caption(ui.md_escape(ds.description))
+    st.caption(ui.words.md_escape(ds.description))
     return ds
 
 
@@ -106,8 +106,8 @@ def status(snap, job):
     elif not snap.run_name:
         st.info(snap.message)
     else:
-        st.success(f"{snap.message} Saved as **{ui.md_escape(snap.run_name)}**.")
-        st.link_button("Open this model on Explore", ui.explore_link(snap.run_name))
+        st.success(f"{snap.message} Saved as **{ui.words.md_escape(snap.run_name)}**.")
+        st.link_button("Open this model on Explore", ui.links.explore_link(snap.run_name))
     if snap.active:
         label = "Cancel" if snap.state == "queued" else "Stop"
         st.button(label, key="stop_training", on_click=job.stop)
@@ -230,7 +230,7 @@ def draw_reports(v, prefix, source):
     table = pd.DataFrame(rep.table()).rename(columns={"cls": "class"})
     right.dataframe(table, hide_index=True, key=f"{prefix}_perclass", column_config=PER_CLASS)
     for line in reading(rep):
-        (right.warning if "accuracy paradox" in line else right.caption)(ui.md_escape(line))
+        (right.warning if "accuracy paradox" in line else right.caption)(ui.words.md_escape(line))
     draw_mistakes(v, prefix)
 
 
@@ -245,7 +245,7 @@ def draw_mistakes(v, prefix):
     df = pd.DataFrame(v.mistakes)
     config = {}
     if v.run_name:
-        df["explore"] = [ui.explore_link(v.run_name, t) for t in df["text"]]
+        df["explore"] = [ui.links.explore_link(v.run_name, t) for t in df["text"]]
         config["explore"] = st.column_config.LinkColumn("Explore", display_text="Open on Explore")
     else:
         st.caption("Links to the Explore page appear once the run is saved.")
@@ -286,7 +286,7 @@ def run_details(row):
         c1.text_input("Display name", row["name"], key=key)
         c2.button("Rename", key="rename_run", on_click=lambda: act(runstore.rename_run, path, ss[key]))
         with c3.popover("Delete"):
-            st.write(f"Delete {ui.md_escape(row['folder'])} for good?")
+            st.write(f"Delete {ui.words.md_escape(row['folder'])} for good?")
             st.button("Yes, delete", key="delete_run", type="primary", on_click=act, args=(runstore.delete_run, path))
     st.download_button(
         "Download as zip",
@@ -300,13 +300,13 @@ def run_details(row):
         st.error(f"This run can't be loaded: {row['problem']}")
         return
     try:
-        run = ui.get_run(str(path), ui.run_mtime(row["folder"]))  # cached: this draws on every rerun
+        run = ui.models.get_run(str(path), ui.models.run_mtime(row["folder"]))  # cached: this draws on every rerun
     except CheckpointError as e:
         st.error(f"This run can't be loaded: {e}")
         return
-    st.link_button("Open on Explore", ui.explore_link(row["folder"]))
+    st.link_button("Open on Explore", ui.links.explore_link(row["folder"]))
     if run.meta.get("note"):
-        st.caption(ui.md_escape(run.meta["note"]))
+        st.caption(ui.words.md_escape(run.meta["note"]))
     view = view_of_run(dict(run.meta, classes=run.classes), run.history, run.metrics, row["folder"])
     draw_view(view, "run", (row["folder"], row["name"]))
 
@@ -315,11 +315,11 @@ def act(fn, *args):
     """Callback for rename/delete: do it, or keep the refusal to show."""
     try:
         fn(*args)
-        ui.catalog.clear()
+        ui.models.catalog.clear()
     except (PermissionError, ValueError, OSError) as e:
         ss["_runs_error"] = str(e)
     for key in ("run_pick", "model"):  # pickers show display names: hand them the new ones, or the browser's
-        if ss.get(key) in ui.catalog():  # old label no longer matches an option and the next click resets them
+        if ss.get(key) in ui.models.catalog():  # old label no longer matches an option and the next click resets them
             ss[key] = ss[key]
 
 
@@ -328,13 +328,13 @@ st.caption(
     "Choose data and a model, press Start and watch it learn: loss and accuracy, where each head looks, "
     "and which classes it confuses. Every run is saved and appears in the model picker."
 )
-ui.show_notices()
-box = ui.job_box()
+ui.links.show_notices()
+box = ui.server.job_box()
 job = box.job
 snap = job.snapshot() if job else None
 ss["_train_watching"] = bool(snap and snap.active)
 if snap and snap.run_name and ss.get("_listed") != job.id:
-    ui.catalog.clear()  # the model picker's list is cached for a few seconds: show the new run at once
+    ui.models.catalog.clear()  # the model picker's list is cached for a few seconds: show the new run at once
     ss["_listed"] = job.id
 ss["_train_epochs_drawn"] = len(snap.epochs) if snap else 0
 

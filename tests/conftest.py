@@ -15,7 +15,7 @@ def runs_dir(tmp_path, monkeypatch):
 
     path = tmp_path / "runs"
     monkeypatch.setattr(runstore, "RUNS_DIR", path)
-    ui.catalog.clear()  # the model picker's list is cached for a few seconds across tests
+    ui.models.catalog.clear()  # the model picker's list is cached for a few seconds across tests
     return path
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from attention.core.model import head_names
 from attention.data.batching import Encoded, batches_by_length
 from attention.data.synthetic import query_key_pairs
 
@@ -175,10 +176,6 @@ def validation_of(run, limit=None):
         )
     split = split if limit is None else Split(split.texts[:limit], split.labels[:limit])
     return encode(run.tokenizer, split, run.model.cfg.max_len), split.texts
-
-
-def head_names(cfg):
-    return [f"L{layer + 1}H{h + 1}" for layer in range(cfg.num_layers) for h in range(cfg.num_heads)]
 
 
 def lab_report(run, limit=1000):

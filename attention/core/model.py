@@ -35,6 +35,11 @@ class ModelConfig:
         return asdict(self)
 
 
+def head_names(cfg: ModelConfig):
+    """'L1H1', 'L1H2', ...: every head of the model, layer by layer, counted from 1 as the pages show them."""
+    return [f"L{layer + 1}H{h + 1}" for layer in range(cfg.num_layers) for h in range(cfg.num_heads)]
+
+
 def sinusoidal_table(max_len, d_model):
     """The (max_len, d_model) sine/cosine table from 'Attention Is All You Need'."""
     pos = torch.arange(max_len, dtype=torch.float32)[:, None]  # (T, 1)

@@ -1,6 +1,6 @@
 """A shared link to any page, as the first request of a freshly started server, runs app.py first.
 
-Streamlit runs a file in pages/ alone until st.navigation has run once in the process (ui.ensure_router):
+Streamlit runs a file in pages/ alone until st.navigation has run once in the process (ui.frame.ensure_router):
 these links would then show no sidebar, no model picker and break on the shared state app.py sets up.
 """
 

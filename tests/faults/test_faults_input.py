@@ -33,7 +33,7 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def runs_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(runstore, "RUNS_DIR", tmp_path)
-    ui.catalog.clear()  # the model picker's list is cached for a few seconds across tests
+    ui.models.catalog.clear()  # the model picker's list is cached for a few seconds across tests
     return tmp_path
 
 
@@ -199,7 +199,7 @@ def test_html_class_names_show_as_text_on_explore(runs_dir):
     at.query_params["model"], at.query_params["text"] = "html", "good film"
     at.run()
     assert not at.exception and no_raw_html(at)
-    assert at.metric[0].value in [ui.md_escape(c) for c in classes]  # Markdown-escaped: shows as typed
+    assert at.metric[0].value in [ui.words.md_escape(c) for c in classes]  # Markdown-escaped: shows as typed
     bars = [t for c in at.get("plotly_chart") for t in json.loads(c.proto.spec)["data"] if t["type"] == "bar"]
     assert bars[0]["y"] == plain_labels(classes)  # plotly's <b>/<a href> are entities, not markup
     assert r"\<b\>neg\</b\>" in shown(at, "caption")

@@ -124,7 +124,7 @@ def test_a_later_layer_takes_the_previous_layers_output(tmp_path, monkeypatch):
     cfg = ModelConfig(vocab_size=len(tok), num_classes=2, d_model=8, num_heads=2, num_layers=2, max_len=8, d_ff=16)
     save_run(tmp_path / "tiny-2l", AttentionClassifier(cfg).eval(), tok, ["a", "b"], dict(dataset="tiny"))
     monkeypatch.setattr(attention.app.runstore, "RUNS_DIR", tmp_path)
-    ui.catalog.clear()
+    ui.models.catalog.clear()
     try:
         at = inside(model="tiny-2l", text="the cat sat", layer="2", head="2")
         assert not at.exception
@@ -132,7 +132,7 @@ def test_a_later_layer_takes_the_previous_layers_output(tmp_path, monkeypatch):
         assert any("layer 1's output" in m.value for m in at.markdown)
         assert "Layer 2 output" in json.dumps(charts(at))
     finally:
-        ui.catalog.clear()
+        ui.models.catalog.clear()
 
 
 def test_from_explore_the_sentence_and_masks_come_along_and_each_link_is_read():

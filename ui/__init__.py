@@ -1,0 +1,13 @@
+"""What the pages share, by concern: pages call ui.models.load(...), ui.links.read_url_once(...), and so on.
+
+server    process and session resources (torch threads, the allocator, imports done once, the job box)
+frame     what surrounds every page (app.py draws it; ensure_router when a page runs without app.py)
+models    which model a page shows: cached runs, the sidebar's picker and summary
+links     the address bar as state: shared links read once, the view written back
+controls  widget state that outlives a page, and the callbacks of shared controls
+words     text for the page: user text escaped, what was cut, masks and head names
+"""
+
+from ui import controls, frame, links, models, server, words
+
+__all__ = ["controls", "frame", "links", "models", "server", "words"]

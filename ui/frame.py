@@ -1,0 +1,41 @@
+"""What surrounds every page: app.py draws it, and ensure_router when a page runs without app.py."""
+
+import streamlit as st
+
+from attention.viz.figures import CELL_TEXT_CSS
+from ui.controls import keep_shared
+from ui.models import model_picker
+
+
+def ensure_router():
+    """Make a page run under app.py even when it is the first page a fresh server is asked for.
+
+    The app's one workaround, kept here. Streamlit treats a folder named pages/ as its legacy multipage layout
+    until st.navigation has run once in the process: PagesManager.uses_pages_directory, a class attribute set
+    when the first session starts (streamlit/runtime/pages_manager.py), makes the script runner run the page
+    file alone (_mpa_v1 in scriptrunner/script_runner.py), without app.py's sidebar. No setting turns that
+    off, and st.navigation is documented to switch the whole process away from pages/ once it runs; renaming
+    the folder would avoid all this, but the project keeps pages/. So a page that finds the legacy mode on
+    switches it off and reruns (once per session, so a rerun never swallows a later click): the same URL then
+    goes through app.py. Calling st.navigation from the page instead (public API) works in the browser, but
+    Streamlit's AppTest turns the legacy mode back on before every run, and the rerun there swallowed clicks.
+    In AppTest the page therefore draws the shared sidebar itself. tests/browser/test_e2e_routing.py opens every page
+    as the first request of a fresh server and checks that app.py ran.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if not PagesManager.uses_pages_directory:
+        return
+    PagesManager.uses_pages_directory = False
+    if not st.session_state.get("_routed"):
+        st.session_state["_routed"] = True
+        st.rerun()
+    around_page()
+
+
+def around_page():
+    """What every page has: its CSS, the sidebar's model picker, and the settings pages share."""
+    # cell numbers too small to read are hidden (figures.CELL_TEXT_CSS); a style takes no room on the page
+    st.html(f"<style>{CELL_TEXT_CSS}</style>")
+    model_picker()
+    keep_shared()

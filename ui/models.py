@@ -1,0 +1,107 @@
+"""Which model a page shows: the cached runs, the sidebar's picker and summary, the shipped siblings."""
+
+import streamlit as st
+
+from attention.app.results import baseline, load_results
+from attention.app.runstore import list_runs, runs_table
+from attention.training.checkpoints import CheckpointError, load_run
+from ui.links import notices
+from ui.server import warm_up
+from ui.words import md_escape, trained_masks
+
+DEFAULT_MODEL = "tweets-4h"
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=16)
+def get_run(path: str, mtime: float):
+    """A run loaded once per process and shared read-only (eval mode); mtime makes a re-saved run reload."""
+    warm_up()
+    run = load_run(path)
+    for p in run.model.parameters():
+        p.requires_grad_(False)
+    return run
+
+
+def runs_by_name():
+    """{folder name: path} for the shipped models and the user's runs."""
+    return {p.name: p for p in list_runs()}
+
+
+def run_mtime(name):
+    """When the run's weights were last written (0 if missing): part of cache keys, so a re-saved run reloads."""
+    try:
+        return (runs_by_name()[name] / "model.safetensors").stat().st_mtime
+    except (KeyError, OSError):
+        return 0.0
+
+
+def load(name):
+    """The run called `name`, or None with an error shown."""
+    path = runs_by_name().get(name)
+    if path is None:
+        st.error(f"There is no model called {name!r}.")
+        return None
+    try:
+        return get_run(str(path), run_mtime(name))
+    except (CheckpointError, OSError) as e:
+        st.error(f"Could not load {name}: {e}")
+        return None
+
+
+@st.cache_data(show_spinner=False, ttl=5)
+def catalog():
+    """{folder: row of runs.runs_table()} for every loadable run, the user's newest first, then the shipped ones."""
+    return {r["folder"]: r for r in runs_table() if not r["problem"]}  # a broken run shows on the Train page
+
+
+def model_picker():
+    """Sidebar model picker. A shared link's ?model= is read once per session. Returns the chosen name."""
+    labels = {folder: row["label"] for folder, row in catalog().items()}
+    names = list(labels)
+    if not names:
+        st.sidebar.error("No models found: run `make models` or train one on the Train page.")
+        st.stop()
+    if st.session_state.get("model") not in names:
+        want = st.query_params.get("model")
+        if want is not None and want not in names:
+            notices().append(f"There is no model called “{want}”; showing the default model instead.")
+        default = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
+        st.session_state["model"] = want if want in names else default
+    return st.sidebar.selectbox("Model", names, key="model", format_func=labels.get)
+
+
+def siblings(name):
+    """{heads: name} of the shipped models trained on the same dataset as `name`."""
+    cat = catalog()
+    dataset = cat[name]["dataset"]
+    shipped = sorted((r for r in cat.values() if r["shipped"] and r["dataset"] == dataset), key=lambda r: r["heads"])
+    return {r["heads"]: r["folder"] for r in shipped}
+
+
+def chosen_run():
+    """(name, run) of the sidebar's model, its summary drawn in the sidebar; stops the page if it can't load."""
+    name = st.session_state["model"]
+    run = load(name)
+    if run is None:
+        st.stop()
+    model_info(run)
+    return name, run
+
+
+def model_info(run):
+    """A few lines about the chosen model in the sidebar."""
+    cfg = run.model.cfg
+    test = run.metrics.get("test", {})
+    lines = [
+        f"**{run.meta.get('dataset', '?')}** · {cfg.num_heads} head{'s' * (cfg.num_heads > 1)} · "
+        f"d_model {cfg.d_model} · {cfg.num_layers} layer{'s' * (cfg.num_layers > 1)}",
+        f"classes: {', '.join(md_escape(c) for c in run.classes)}",
+        f"trained with: {trained_masks(cfg)}; positions: {cfg.positional}",
+    ]
+    if test:
+        lines.append(f"test accuracy {test['accuracy']:.1%} · macro-F1 {test['macro_f1']:.3f}")
+    base = baseline(load_results(), run.meta.get("dataset"))
+    if test and base:
+        worse = " (better than this model)" if base["accuracy"] > test["accuracy"] + 0.01 else ""
+        lines.append(f"TF-IDF + logistic-regression baseline on this dataset: {base['accuracy']:.1%}{worse}")
+    st.sidebar.caption("  \n".join(lines))

@@ -1,0 +1,33 @@
+"""Text for the page: user text escaped, what was cut, masks and head names in words."""
+
+import re
+
+from attention.analysis.sentence import MAX_CHARS
+
+MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def cut_message(truncated, cut_chars, max_len):
+    """What was left out of a sentence too long for the model, in words and characters; None if nothing was."""
+    cut = [f"{cut_chars:,} characters past the first {MAX_CHARS:,}"] if cut_chars else []
+    cut += [f"{truncated:,} words past the model's limit of {max_len} tokens"] if truncated else []
+    return f"The sentence is too long: {' and '.join(cut)} were left out." if cut else None
+
+
+def trained_masks(cfg):
+    masks = [m for m, on in (("padding mask", cfg.pad_mask), ("causal mask", cfg.causal)) if on]
+    return " + ".join(masks) or "no mask"
+
+
+def md_escape(text: str) -> str:
+    """Escape Markdown so user text shows as typed (Streamlit never renders raw HTML; this stops Markdown too)."""
+    return MD_SPECIAL.sub(r"\\\1", text)
+
+
+def head_pairs(labels):
+    """'L1H3' -> (0, 2)."""
+    return [(int(lab[1 : lab.index("H")]) - 1, int(lab[lab.index("H") + 1 :]) - 1) for lab in labels]
+
+
+def focus_label(opt):
+    return {"all": "All heads", "avg": "Average"}.get(opt) or f"Head {opt[1:]}"
