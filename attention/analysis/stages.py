@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from attention.analysis.sentence import Masks, encode, resolve
-from attention.core.tokenizer import PAD
+from attention.core.mha import masked_softmax
+from attention.core.tokenizer import PAD, PAD_ID
 
 
 @dataclass
@@ -126,7 +127,7 @@ def trace(model, tokenizer, text: str, masks: Masks, layer: int = 0, head: int =
     out = y
     for i in range(layer + 1, cfg.num_layers):
         out = run(i, out)
-    logits = model.head(model.pool(out, ids == 0))  # (1, C)
+    logits = model.head(model.pool(out, ids == PAD_ID))  # (1, C)
     table = positions_table(model)
     n_pad = T - len(enc.ids)
     per_head = ("q", "k", "v", "scores", "scaled", "weights", "w_q", "w_k", "w_v", "b_q", "b_k", "b_v")
@@ -179,8 +180,7 @@ def _attend(mha, x, mask, head_keep):
     q, k, v = project(mha.q_proj), project(mha.k_proj), project(mha.v_proj)  # (H, T, d_k) each
     scores = q @ k.transpose(-2, -1)  # (H, T, T)
     scaled = scores / math.sqrt(d_k)
-    filled = scaled.masked_fill(mask, torch.finfo(scaled.dtype).min)  # masked: the smallest float, not -inf
-    weights = filled.softmax(-1).masked_fill(mask, 0.0)  # a row with every key masked gets zeros, not NaN
+    weights = masked_softmax(scaled, mask)  # as the model: a row with every key masked gets zeros, not NaN
     heads_out = (weights @ v) * head_keep.view(H, 1, 1)  # (H, T, d_k); a switched-off head outputs zeros
     concat = heads_out.transpose(0, 1).reshape(T, D)  # (T, H * d_k)
     w_o = mha.out_proj.weight.T  # (D, D): output = concat·W_o + b_o

@@ -66,6 +66,17 @@ class Dropout(nn.Module):
         return dropout(x, self.p, self.training, self.generator)
 
 
+def masked_softmax(scores, mask=None):
+    """Softmax over the last axis; masked (True) keys get weight 0, and a row whose keys are all masked gets zeros.
+
+    Masked scores become the smallest float, not -inf, so a fully masked row does not turn into NaN; its
+    softmax would then spread over the blocked keys, which the second fill zeroes.
+    """
+    if mask is None:
+        return scores.softmax(dim=-1)
+    return scores.masked_fill(mask, torch.finfo(scores.dtype).min).softmax(dim=-1).masked_fill(mask, 0.0)
+
+
 def attention(q, k, v, mask=None, dropout_p=0.0, training=False, generator=None):
     """Scaled dot-product attention returning weights. q (B,H,T,dk), k/v (B,H,S,dk), mask True = blocked.
 
@@ -73,13 +84,7 @@ def attention(q, k, v, mask=None, dropout_p=0.0, training=False, generator=None)
     attends to nothing: its weights and output are zero, never NaN.
     """
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (B, H, T, S)
-    if mask is not None:
-        scores = scores.masked_fill(mask, torch.finfo(scores.dtype).min)
-    weights = scores.softmax(dim=-1)
-    if mask is not None:
-        # a fully masked row softmaxes to uniform over blocked keys: zero it instead
-        weights = weights.masked_fill(mask, 0.0)
-    weights = dropout(weights, dropout_p, training, generator)
+    weights = dropout(masked_softmax(scores, mask), dropout_p, training, generator)
     return weights @ v, weights
 
 

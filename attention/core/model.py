@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from attention.core.mha import Dropout, MultiHeadAttention
+from attention.core.tokenizer import PAD_ID
 
 POSITIONAL = ("sinusoidal", "learned", "none")
 
@@ -78,7 +79,7 @@ class AttentionClassifier(nn.Module):
         """generator: draws the initial weights (torch's global generator when None)."""
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=0)
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=PAD_ID)
         if cfg.positional == "learned":
             self.pos = nn.Embedding(cfg.max_len, cfg.d_model)
         elif cfg.positional == "sinusoidal":
@@ -144,7 +145,7 @@ class AttentionClassifier(nn.Module):
             x, w = block(x, key_padding_mask, attn_mask, is_causal, need_weights, hm)
             if need_weights:
                 attentions.append(w)
-        return self.head(self.pool(x, ids == 0)), attentions
+        return self.head(self.pool(x, ids == PAD_ID)), attentions
 
     @staticmethod
     def pool(x, is_pad):

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-PAD, UNK = "<pad>", "<unk>"  # ids 0 and 1; split_words never yields them (it splits off '<')
+PAD, UNK = "<pad>", "<unk>"  # split_words never yields them (it splits off '<')
+PAD_ID, UNK_ID = 0, 1  # their ids in every vocabulary
 
 # A word keeps inner apostrophes ("don't"); any other visible character is a token of its own.
 # Control characters match neither branch, so they separate tokens without becoming one.
@@ -75,8 +76,8 @@ def _check_itos(itos) -> list[str]:
 class Tokenizer:
     """Maps words to ids with a fixed vocabulary; unknown words map to <unk>."""
 
-    pad_id = 0
-    unk_id = 1
+    pad_id = PAD_ID
+    unk_id = UNK_ID
 
     def __init__(self, itos: list[str]):
         self.itos = _check_itos(itos)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import torch
 
-from attention.core.tokenizer import Tokenizer
+from attention.core.tokenizer import PAD_ID, Tokenizer
 from attention.data.types import Split
 
 
@@ -27,8 +27,8 @@ def encode(tokenizer: Tokenizer, split: Split, max_len: int) -> Encoded:
 
 def pad_batch(seqs):
     """List of (T_i,) id tensors -> ids (B, T) right-padded with 0, key_padding_mask (B, T) True = <pad>."""
-    ids = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=0)
-    return ids, ids == 0
+    ids = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=PAD_ID)
+    return ids, ids == PAD_ID
 
 
 def batches(data: Encoded, batch_size, generator=None):
