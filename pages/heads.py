@@ -122,7 +122,7 @@ diag = pd.DataFrame(
         "on self": d["self"].round(3),
         "on previous": d["previous"].round(3),
         "on first": d["first"].round(3),
-        "role": [heads.role(*(d[k][h] for k in ("entropy", "self", "previous", "first")), T_mean) for h in range(H)],
+        "role": rep["roles"][layer],
     }
 ).sort_values("role")
 c1, c2 = st.columns([3, 2])

@@ -192,18 +192,24 @@ def lab_report(run, limit=1000):
         max_len = run.model.cfg.max_len
         targets = [query_key_pairs(run.tokenizer.encode(t, max_len).tokens) for t in texts[: len(samples)]]
         hits = [position_hits(samples, targets, layer) for layer in layers]
+    diags = [diagnostics(samples, layer) for layer in layers]
+    mean_len = float(np.mean([s[0].shape[-1] for s in samples]))  # tokens per text (every layer alike)
     return dict(
         full=full,
         rows=rows,
         curve=pruning_curve(run.model, data, rows),
-        diagnostics=[diagnostics(samples, layer) for layer in layers],
+        diagnostics=diags,
+        roles=[[role(*(d[k][h] for k in ROLE_INPUTS), mean_len) for h in range(len(d["self"]))] for d in diags],
         similarity=[similarity(samples, layer) for layer in layers],
-        mean_len=float(np.mean([s[0].shape[-1] for s in samples])),  # tokens per text (every layer alike)
+        mean_len=mean_len,
         position_hits=hits,  # synthetic task only: per layer, (H, 2) shares on the true left/right number
         texts=texts,
         labels=data.labels.numpy(),
         names=head_names(run.model.cfg),
     )
+
+
+ROLE_INPUTS = ("entropy", "self", "previous", "first")  # role()'s arguments, from diagnostics()
 
 
 def role(entropy_, self_, prev, first, T_mean):
