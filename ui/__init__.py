@@ -5,9 +5,10 @@ frame     what surrounds every page (app.py draws it; ensure_router when a page 
 models    which model a page shows: cached runs, the sidebar's picker and summary
 links     the address bar as state: shared links read once, the view written back
 controls  widget state that outlives a page, and the callbacks of shared controls
+training_view  how one training is drawn on the Train page (live or saved)
 words     text for the page: user text escaped, what was cut, masks and head names
 """
 
-from ui import controls, frame, links, models, server, words
+from ui import controls, frame, links, models, server, training_view, words
 
-__all__ = ["controls", "frame", "links", "models", "server", "words"]
+__all__ = ["controls", "frame", "links", "models", "server", "training_view", "words"]
