@@ -9,7 +9,7 @@ from attention.analysis import heads
 from attention.data.types import DataError
 from attention.training import experiment
 from attention.training.checkpoints import CheckpointError
-from attention.viz import lab_figures
+from attention.viz import bar_charts, labelled, line_charts
 
 ui.frame.ensure_router()
 
@@ -40,7 +40,7 @@ else:
         "test accuracy of each run's best validation epoch. ± is the standard error of the difference."
     )
     left, right = st.columns([3, 2])
-    left.plotly_chart(lab_figures.seed_curves(rows), key="seed_curves")
+    left.plotly_chart(line_charts.seed_curves(rows), key="seed_curves")
     table = pd.DataFrame(experiment.summary(rows))
     shown = pd.DataFrame(
         {
@@ -82,13 +82,13 @@ with c1:
     st.caption(
         f"Validation accuracy with every head: {full.accuracy:.1%}. Bars: change when that head alone is removed."
     )
-    st.plotly_chart(lab_figures.bars(labels, [r["d_acc"] * 100 for r in rows], "Δ accuracy (points)"), key="ablation")
+    st.plotly_chart(bar_charts.bars(labels, [r["d_acc"] * 100 for r in rows], "Δ accuracy (points)"), key="ablation")
 with c2:
     st.subheader("Prune heads")
     st.caption("Heads removed from least to most important; accuracy after each removal.")
     kept, acc = zip(*rep["curve"])
     st.plotly_chart(
-        lab_figures.line(kept, np.array(acc) * 100, "heads kept", "accuracy (%)", reverse_x=True), key="pruning"
+        line_charts.line(kept, np.array(acc) * 100, "heads kept", "accuracy (%)", reverse_x=True), key="pruning"
     )
 
 flips = [(lab, i) for lab, r in zip(labels, rows) for i in r["flipped"][:20]]
@@ -134,7 +134,7 @@ c1.download_button("Diagnostics as CSV", diag.to_csv(index=False), f"heads-{name
 with c2:
     st.caption("How alike heads are: correlation of their weights over the validation texts.")
     names = rep["names"][layer * H : (layer + 1) * H]
-    st.plotly_chart(lab_figures.matrix(rep["similarity"][layer], names), key="similarity")
+    st.plotly_chart(labelled.matrix(rep["similarity"][layer], names), key="similarity")
 
 if run.meta.get("dataset") == "synthetic":
     st.subheader("Where heads matter: do they find the true positions?")

@@ -16,8 +16,9 @@ from attention.analysis.stages import (
     worked_row,
     worked_table,
 )
-from attention.viz import figures
-from attention.viz.stage_figures import matrices, pipeline_diagram
+from attention.viz import attention_maps, style
+from attention.viz.attention_maps import matrices
+from attention.viz.diagram import pipeline_diagram
 
 ui.frame.ensure_router()
 
@@ -76,7 +77,7 @@ t = trace(run.model, run.tokenizer, text, masks, layer - 1, head - 1)
 
 T, D = t.x.shape
 dk, H = t.d_k, t.num_heads
-rows = figures.axis_labels(t.tokens)
+rows = style.axis_labels(t.tokens)
 dims, hdims = [f"d{j}" for j in range(D)], [f"d{j}" for j in range(dk)]
 chart = lambda fig, key: st.plotly_chart(fig, key=key, config={"displayModeBar": False})
 p = t.probs.argmax()
@@ -216,7 +217,7 @@ else:
         f"and {'with' if nopos else 'without'} them. Without positions, attention cannot tell word order: "
         "the same word gets the same query and key wherever it stands."
     )
-    chart(figures.attention_grid(both, t.tokens, names, cols=2), "pe_compare")
+    chart(attention_maps.attention_grid(both, t.tokens, names, cols=2), "pe_compare")
     q, other = flip.pred, "with" if nopos else "without"
     st.caption(f"Prediction {other} positions: **{ui.words.md_escape(run.classes[q])}** ({flip.probs[q]:.0%}).")
 

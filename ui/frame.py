@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from attention.viz.figures import CELL_TEXT_CSS
+from attention.viz.style import CELL_TEXT_CSS
 from ui.controls import keep_shared
 from ui.models import model_picker
 
@@ -35,7 +35,7 @@ def ensure_router():
 
 def around_page():
     """What every page has: its CSS, the sidebar's model picker, and the settings pages share."""
-    # cell numbers too small to read are hidden (figures.CELL_TEXT_CSS); a style takes no room on the page
+    # cell numbers too small to read are hidden (style.CELL_TEXT_CSS); a style takes no room on the page
     st.html(f"<style>{CELL_TEXT_CSS}</style>")
     model_picker()
     keep_shared()

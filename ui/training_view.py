@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from attention.training.metrics import reading
-from attention.viz import figures
+from attention.viz import attention_maps, labelled, line_charts, style
 from ui.links import explore_link
 from ui.words import md_escape
 
@@ -39,9 +39,9 @@ def draw_view(v, prefix, source):
 def draw_curves(h, steps_per_epoch, max_epochs, prefix, source):
     st.markdown("**Loss and accuracy** (light: train loss per step)")
     key = (source, "curves", len(h["epochs"]), bool(h["steps"]))
-    fig = memo(key, lambda: figures.training_curves(h, steps_per_epoch, max_epochs))
+    fig = memo(key, lambda: line_charts.training_curves(h, steps_per_epoch, max_epochs))
     if steps_per_epoch:
-        figures.set_step_losses(fig, h["steps"], steps_per_epoch)  # new steps since the figure was built
+        line_charts.set_step_losses(fig, h["steps"], steps_per_epoch)  # new steps since the figure was built
     st.plotly_chart(fig, key=f"{prefix}_curves", config={"displayModeBar": False})
 
 
@@ -71,7 +71,7 @@ def draw_probes(v, prefix, source):
     w = layers[layer]
     fig = memo(
         (source, "probe", epoch, i, layer),
-        lambda: figures.attention_grid(w, v.probe_tokens[i], cols=2, width=figures.HALF_WIDTH),
+        lambda: attention_maps.attention_grid(w, v.probe_tokens[i], cols=2, width=style.HALF_WIDTH),
     )
     st.plotly_chart(fig, key=f"{prefix}_probes", config={"displayModeBar": False})
 
@@ -86,11 +86,11 @@ def draw_reports(v, prefix, source):
     when = f"epoch {v.report_epoch}" if split == "validation" and v.report_epoch else "the kept model"
     st.markdown(f"**{split.capitalize()}, {when}:** accuracy {rep.accuracy:.1%}, macro-F1 {rep.macro_f1:.3f}")
     left, right = st.columns(2, gap="large")
-    labels = figures.plain_labels(v.classes)
+    labels = style.plain_labels(v.classes)
     key = (source, "confusion", split, v.report_epoch, normalize)
-    fig = memo(key, lambda: figures.confusion(rep.confusion, labels, normalize))
+    fig = memo(key, lambda: labelled.confusion(rep.confusion, labels, normalize))
     left.plotly_chart(fig, key=f"{prefix}_confusion", config={"displayModeBar": False})
-    if len(labels) > figures.CONFUSION_UP_TO:  # the figure shows the most confused classes: all of them here
+    if len(labels) > labelled.CONFUSION_UP_TO:  # the figure shows the most confused classes: all of them here
         left.caption(f"Every confusion among all {len(labels)} classes, most frequent first.")
         pairs = pd.DataFrame(rep.confusions())
         left.dataframe(pairs, hide_index=True, key=f"{prefix}_confusions", column_config=CONFUSIONS, height=280)

@@ -173,7 +173,7 @@ class Progress:
 
     @property
     def history(self):
-        """The shape attention.figures.curves() expects."""
+        """The shape attention.line_charts.curves() expects."""
         return dict(epochs=self.epochs, steps=self.steps)
 
     @property
@@ -226,7 +226,7 @@ class View:
     """What the Train page draws for one training, live or saved: curves, reports, mistakes, probes."""
 
     classes: list
-    history: dict  # {"epochs": [...], "steps": [...]}, as attention.figures.curves() reads it
+    history: dict  # {"epochs": [...], "steps": [...]}, as attention.line_charts.curves() reads it
     reports: dict  # {"validation": Report, "test": Report}; test only once training ended
     report_epoch: int | None  # the epoch the validation report comes from
     mistakes: list  # misclassified validation texts, {text, true, predicted}

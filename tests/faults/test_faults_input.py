@@ -23,7 +23,7 @@ from attention.core.tokenizer import Tokenizer
 from attention.data.types import DataError
 from attention.data.upload import dataset_from_csv
 from attention.training import checkpoints
-from attention.viz.figures import plain_labels
+from attention.viz.style import plain_labels
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 60

@@ -16,8 +16,9 @@ from attention.analysis.stages import encode, follow_table, pipeline, positions_
 from attention.core.model import AttentionClassifier, ModelConfig, sinusoidal_table
 from attention.core.tokenizer import Tokenizer
 from attention.training.checkpoints import load_run
-from attention.viz import figures
-from attention.viz.stage_figures import matrices, pipeline_diagram
+from attention.viz import style
+from attention.viz.attention_maps import matrices
+from attention.viz.diagram import pipeline_diagram
 
 ROOT = Path(__file__).resolve().parents[3]
 TOK = Tokenizer.build(["the cat sat on the mat", "a dog ran", "the dog sat"], min_freq=1)
@@ -206,7 +207,7 @@ def test_pipeline_boxes_carry_this_models_shapes():
 
 def test_matrices_leave_masked_cells_blank_and_hatched():
     s = trace(model(), TOK, "the cat sat", Masks(pad_to=4, causal=True), 0, 0)
-    labels = figures.axis_labels(s.tokens)
+    labels = style.axis_labels(s.tokens)
     fig = matrices([s.scaled, s.row_sums], labels, [labels, ["Σ"]], ["scaled (4 × 4)", "sums"], [s.mask, None])
     z = np.asarray(fig.data[0].z, dtype=np.float64)
     assert np.isnan(z[s.mask]).all() and np.isfinite(z[~s.mask]).all()  # never the finfo.min fill value

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from attention.viz import figures
-from attention.viz.stage_figures import matrices
+from attention.viz import attention_maps, bar_charts, labelled, line_charts, style
+from attention.viz.attention_maps import matrices
 
 SENTENCE = "the flight was late and the crew was very rude to us so we will never fly with them again".split()
 
@@ -15,7 +15,7 @@ def heatmaps(fig):
 
 def test_grid_has_one_heatmap_per_panel_on_a_shared_scale():
     w = np.random.rand(9, 5, 5).astype(np.float32)
-    fig = figures.attention_grid(w, ["a", "b", "a", "c", "<pad>"])
+    fig = attention_maps.attention_grid(w, ["a", "b", "a", "c", "<pad>"])
     hs = heatmaps(fig)
     assert len(hs) == 9 and {h.coloraxis for h in hs} == {"coloraxis"}
     assert fig.layout.coloraxis.cmin == 0 and fig.layout.coloraxis.cmax == 1
@@ -29,37 +29,37 @@ def test_grid_has_one_heatmap_per_panel_on_a_shared_scale():
 
 
 def test_grid_for_long_sentences_drops_cell_numbers_and_ticks():
-    fig = figures.attention_grid(np.zeros((2, 60, 60), np.float32), [f"w{i}" for i in range(60)])
+    fig = attention_maps.attention_grid(np.zeros((2, 60, 60), np.float32), [f"w{i}" for i in range(60)])
     hs = heatmaps(fig)
     assert hs[0].texttemplate is None and fig.layout.xaxis.showticklabels is False
 
 
 def test_grid_diverging_for_differences():
-    fig = figures.attention_grid(np.zeros((1, 3, 3), np.float32), list("abc"), ["head 2"], diverging=True)
+    fig = attention_maps.attention_grid(np.zeros((1, 3, 3), np.float32), list("abc"), ["head 2"], diverging=True)
     assert fig.layout.coloraxis.cmin == -1 and fig.layout.coloraxis.colorbar.title.text == "change"
 
 
 def test_cell_font_is_plotlys_automatic_size():
     # plotly.js: floor(cell width / characters / 0.65), floor(cell height / 1.3), at most the layout font
-    assert figures.cell_font(4, 22.8, 22.6) == 8  # "0.12" in Explore's 4-column grid, 8 tokens, 1400 px
-    assert figures.cell_font(4, 15.2, 19.7) == 5  # the same grid at 12 tokens
-    assert figures.cell_font(4, 30, 10) == 7  # a short cell: the line height decides
-    assert figures.cell_font(2, 200, 200) == figures.CELL_FONT
-    assert figures.numbers_fit(4, 22.8, 22.6) and not figures.numbers_fit(4, 18.3, 20.8)  # 8 vs 10 tokens
+    assert style.cell_font(4, 22.8, 22.6) == 8  # "0.12" in Explore's 4-column grid, 8 tokens, 1400 px
+    assert style.cell_font(4, 15.2, 19.7) == 5  # the same grid at 12 tokens
+    assert style.cell_font(4, 30, 10) == 7  # a short cell: the line height decides
+    assert style.cell_font(2, 200, 200) == style.CELL_FONT
+    assert style.numbers_fit(4, 22.8, 22.6) and not style.numbers_fit(4, 18.3, 20.8)  # 8 vs 10 tokens
 
 
 def grid_numbers(heads, tokens, **kw):
-    fig = figures.attention_grid(np.full((heads, len(tokens), len(tokens)), 0.5, np.float32), tokens, **kw)
+    fig = attention_maps.attention_grid(np.full((heads, len(tokens), len(tokens)), 0.5, np.float32), tokens, **kw)
     return fig.data[0].texttemplate is not None
 
 
 @pytest.mark.parametrize(
     "heads, cols, width, most",  # most tokens with numbers in the cells, at 1400 px (cell sizes measured there)
     [
-        (5, 4, figures.WIDTH, 8),  # Explore, 4 heads + their average: 22.8 px cells at 8 tokens, 20.3 at 9
-        (9, 4, figures.WIDTH, 8),  # Explore, 8 heads
-        (4, 2, figures.HALF_WIDTH, 6),  # Train's probes: 25.1 px at 6 tokens, 21.5 at 7
-        (2, 2, figures.WIDTH, 18),  # Inside a head, with and without positions: 31.7 px at 12 tokens
+        (5, 4, style.WIDTH, 8),  # Explore, 4 heads + their average: 22.8 px cells at 8 tokens, 20.3 at 9
+        (9, 4, style.WIDTH, 8),  # Explore, 8 heads
+        (4, 2, style.HALF_WIDTH, 6),  # Train's probes: 25.1 px at 6 tokens, 21.5 at 7
+        (2, 2, style.WIDTH, 18),  # Inside a head, with and without positions: 31.7 px at 12 tokens
     ],
 )
 def test_grid_writes_weights_only_when_they_fit_the_cells(heads, cols, width, most):
@@ -68,15 +68,15 @@ def test_grid_writes_weights_only_when_they_fit_the_cells(heads, cols, width, mo
 
 
 def test_grid_numbers_shrink_with_the_cells_and_have_a_page_style_below_the_least_size():
-    fig = figures.attention_grid(np.full((2, 3, 3), 0.5, np.float32), list("abc"))
+    fig = attention_maps.attention_grid(np.full((2, 3, 3), 0.5, np.float32), list("abc"))
     assert fig.data[0].textfont.size is None  # "auto": plotly fits the text to the drawn cell
-    assert fig.layout.font.size == figures.CELL_FONT  # ... and caps it at the layout font
+    assert fig.layout.font.size == style.CELL_FONT  # ... and caps it at the layout font
     assert fig.layout.coloraxis.colorbar.tickfont.size == 12 and fig.layout.hoverlabel.font.size == 12
-    assert '[style*="font-size: 7px;"]' in figures.CELL_TEXT_CSS and "8px" not in figures.CELL_TEXT_CSS
+    assert '[style*="font-size: 7px;"]' in style.CELL_TEXT_CSS and "8px" not in style.CELL_TEXT_CSS
 
 
 def test_stage_matrices_write_values_only_when_they_fit():
-    labels = figures.axis_labels(SENTENCE[:12])
+    labels = style.axis_labels(SENTENCE[:12])
     ones = np.ones((12, 12), np.float32)
     fig = matrices([ones, ones], labels, [labels] * 2, ["scores", "scaled"])  # 30 px cells at 1400 px
     assert fig.data[0].texttemplate == "%{text}" and fig.data[0].text[0][0] == "1.00"
@@ -89,16 +89,16 @@ def test_stage_matrices_write_values_only_when_they_fit():
 def test_most_confused_by_hand():
     m = [[5, 2, 0, 0], [1, 6, 0, 3], [0, 0, 9, 0], [0, 0, 1, 4]]
     # mistakes, most frequent first: b→d 3, a→b 2, b→a 1, d→c 1
-    assert figures.most_confused(m, 2).tolist() == [1, 3]
-    assert figures.most_confused(m, 3).tolist() == [0, 1, 3]  # in class order, not by mistakes
-    assert figures.most_confused(m, 9).tolist() == [0, 1, 2, 3]
-    assert figures.most_confused([[1, 1], [1, 1]], 1).tolist() == [0]  # a tie goes to the first class
+    assert labelled.most_confused(m, 2).tolist() == [1, 3]
+    assert labelled.most_confused(m, 3).tolist() == [0, 1, 3]  # in class order, not by mistakes
+    assert labelled.most_confused(m, 9).tolist() == [0, 1, 2, 3]
+    assert labelled.most_confused([[1, 1], [1, 1]], 1).tolist() == [0]  # a tie goes to the first class
     # a spreads 4 single mistakes over b..e, d→e happens 3 times: the biggest cell is shown, both its classes
     spread = np.eye(5, dtype=int) * 10
     spread[0, 1:] = 1
     spread[3, 4] = 3
-    assert figures.most_confused(spread, 2).tolist() == [3, 4]
-    assert figures.most_confused(np.eye(4), 2).tolist() == [0, 1]  # no mistakes at all: the first classes
+    assert labelled.most_confused(spread, 2).tolist() == [3, 4]
+    assert labelled.most_confused(np.eye(4), 2).tolist() == [0, 1]  # no mistakes at all: the first classes
 
 
 def test_confusion_with_200_classes_shows_the_20_most_confused_at_a_bounded_height():
@@ -107,35 +107,35 @@ def test_confusion_with_200_classes_shows_the_20_most_confused_at_a_bounded_heig
     m[7, 150], m[150, 7], m[42, 3] = 30, 5, 12  # a few classes confused far more than the rest
     m[rng.integers(0, 200, 40), rng.integers(0, 200, 40)] += 1
     classes = [f"class {i}" for i in range(200)]
-    fig = figures.confusion(m, classes, normalize=True)
+    fig = labelled.confusion(m, classes, normalize=True)
     shown = list(fig.data[0].x)
-    assert len(shown) == figures.CONFUSION_UP_TO == 20 and list(fig.data[0].y) == shown
+    assert len(shown) == labelled.CONFUSION_UP_TO == 20 and list(fig.data[0].y) == shown
     assert {"class 3", "class 7", "class 42", "class 150"} <= set(shown)
     assert fig.layout.height <= 800 and "20 most confused of 200 classes" in fig.layout.title.text
     i, j = shown.index("class 7"), shown.index("class 150")
     assert fig.data[0].z[i][j] == pytest.approx(30 / m[7].sum())  # shares of the whole row, not of the shown part
-    few = figures.confusion(m[:3, :3], classes[:3])
+    few = labelled.confusion(m[:3, :3], classes[:3])
     assert few.layout.title.text is None and few.layout.height == 120 + 50 * 3
 
 
 def test_confusion_counts_and_normalized():
     m = [[8, 2], [1, 9]]
-    counts = figures.confusion(m, ["neg", "pos"])
+    counts = labelled.confusion(m, ["neg", "pos"])
     assert list(counts.data[0].text[0]) == ["8", "2"]
-    norm = figures.confusion(m, ["neg", "pos"], normalize=True)
+    norm = labelled.confusion(m, ["neg", "pos"], normalize=True)
     assert np.allclose(np.asarray(norm.data[0].z).sum(axis=1), 1.0)
     assert list(norm.data[0].text[1]) == ["10%", "90%"]
 
 
 def test_probabilities_and_curves():
-    fig = figures.probabilities(["a", "b", "c"], [0.2, 0.7, 0.1])
+    fig = bar_charts.probabilities(["a", "b", "c"], [0.2, 0.7, 0.1])
     assert list(fig.data[0].y) == ["a", "b", "c"] and fig.data[0].marker.color[1] == "#1f77b4"
     hist = dict(
         steps=[1.0, 0.8, 0.7, 0.6],
         epochs=[dict(epoch=1, step=2, train_loss=0.9, val_loss=0.8, train_acc=0.5, val_acc=0.6)]
         + [dict(epoch=2, step=4, train_loss=0.65, val_loss=0.7, train_acc=0.7, val_acc=0.65)],
     )
-    fig = figures.curves(hist)
+    fig = line_charts.curves(hist)
     names = [t.name for t in fig.data]
     assert names == ["train loss (step)", "train loss", "val loss", "train acc", "val acc"]
     assert list(fig.data[0].x) == [0.5, 1.0, 1.5, 2.0]  # steps placed in epochs

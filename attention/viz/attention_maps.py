@@ -1,19 +1,95 @@
-"""Figures for Inside a head: stage matrices side by side, and the pipeline diagram of one token."""
+"""Attention heatmaps: every head's weights in a grid (Explore), one head's stage matrices (Inside a head)."""
 
 import numpy as np
 import plotly.graph_objects as go
 
-from attention.viz.figures import (
+from attention.viz.style import (
     CELL_TEXT_LAYOUT,
     COLORBAR_PX,
     DIVERGING,
     SCALE,
     TICKS_UP_TO,
     WIDTH,
+    axis_labels,
     colorbar,
     numbers_fit,
     spans,
 )
+
+
+def attention_grid(weights, tokens, titles=None, cols=4, diverging=False, width=WIDTH):
+    """One heatmap per head in a single figure with a shared colour scale (0..1, or -1..1 when diverging).
+
+    weights: (P, T, T) array, rows = queries (y axis), columns = keys (x axis).
+    diverging: the panels are differences (red = lost attention, blue = gained).
+    width: the figure's width in px at a 1400 px window (WIDTH, HALF_WIDTH); weights are written in the cells
+    only if they are readable at that width (see numbers_fit).
+    Built as a plain spec (no per-property validation): plotly's checks cost more than the data at 8 heads.
+    Every panel has the same tokens, so like a facet plot only the outer panels carry tick labels (queries on
+    the left column, keys on the bottom panel of each column): drawing 8 x 2 x 32 rotated labels was 3/4 of
+    the browser's time for the figure. Hover names the tokens everywhere.
+    """
+    w = np.asarray(weights, dtype=np.float32)
+    P, T, _ = w.shape
+    cols = min(cols, P)
+    rows = -(-P // cols)
+    titles = titles or [f"head {h + 1}" for h in range(P)]
+    show_ticks = T <= TICKS_UP_TO
+    side = max(160, min(420, 14 * T + 60)) if P > 1 else max(300, min(700, 20 * T + 80))
+    gap_px = 40  # room for the next row's title; key labels only under the bottom panels
+    labels = axis_labels(tokens)
+    # Fixed margins sized to the longest label: plotly's automargin re-lays the figure out and cost 2x the draw.
+    chars = max(map(len, labels)) if show_ticks else 0
+    left, bottom = min(160, 10 + int(5.5 * chars)), min(160, 10 + int(4.8 * chars))  # 9 px font; keys at -60°
+    height = rows * side + (rows - 1) * gap_px + 50 + bottom
+    xs, ys = spans([1] * cols, 0.02), spans([1] * rows, gap_px / height)
+    cell_w = (xs[0][1] - xs[0][0]) * (width - left - COLORBAR_PX) / T
+    cell_h = (ys[0][1] - ys[0][0]) * (height - 40 - bottom) / T
+    digits = 5 if (w < 0).any() else 4  # "0.12", "-0.12"
+    text = "%{z:.2f}" if numbers_fit(digits, cell_w, cell_h) else None
+    tick = dict(tickfont=dict(size=9), type="category", showgrid=False, zeroline=False, automargin=False)
+    data, layout = [], {}
+    for h in range(P):
+        n = "" if h == 0 else str(h + 1)
+        x0, x1 = xs[h % cols]
+        y0, y1 = ys[::-1][h // cols]  # first row on top
+        data.append(
+            dict(
+                type="heatmap",
+                z=w[h],
+                x=labels,
+                y=labels,
+                xaxis="x" + n,
+                yaxis="y" + n,
+                coloraxis="coloraxis",
+                hovertemplate="%{y} → %{x}: %{z:.3f}<extra>" + titles[h] + "</extra>",
+                texttemplate=text,  # textfont size "auto": plotly fits it to the drawn cell
+            )
+        )
+        last_row, first_col = h + cols >= P, h % cols == 0  # no panel below it / first in its row
+        xt = dict(tick, showticklabels=show_ticks and last_row)
+        yt = dict(tick, showticklabels=show_ticks and first_col)
+        layout["xaxis" + n] = dict(xt, domain=[x0, x1], anchor="y" + n, tickangle=-60)
+        layout["yaxis" + n] = dict(yt, domain=[y0, y1], anchor="x" + n, autorange="reversed")
+    titles_ = [
+        dict(text=t, x=sum(xs[h % cols]) / 2, y=ys[::-1][h // cols][1], xref="paper", yref="paper", showarrow=False)
+        for h, t in enumerate(titles)
+    ]
+    layout.update(
+        annotations=[dict(a, yanchor="bottom", font=dict(size=13)) for a in titles_],
+        coloraxis=dict(
+            colorscale=DIVERGING if diverging else SCALE,
+            cmin=-1 if diverging else 0,
+            cmax=1,
+            colorbar=colorbar("change" if diverging else "weight"),
+        ),
+        **CELL_TEXT_LAYOUT,
+        height=height,
+        margin=dict(l=left, r=10, t=40, b=bottom),
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+    )
+    return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
 
 
 def matrices(mats, rows, cols, titles, masked=None, unit=False, height=None):
@@ -24,7 +100,7 @@ def matrices(mats, rows, cols, titles, masked=None, unit=False, height=None):
     hover says "masked" (never the fill value). unit: weights on 0..1 (white to blue); otherwise
     values on a scale symmetric around 0 (red negative, blue positive). Panel widths follow the
     column counts. Hover: row → column: value to 4 decimals. Titles may break lines with <br>.
-    Values are written in a panel's cells when they are readable at the page's width (figures.numbers_fit).
+    Values are written in a panel's cells when they are readable at the page's width (style.numbers_fit).
     """
     mats = [np.asarray(m, dtype=np.float32) for m in mats]
     masked = masked or [None] * len(mats)
@@ -134,44 +210,3 @@ def _hatch_run(xa, xb, ya, yb, step):
             out.append(f"M{y0 + c:.3f},{y0:.3f}L{y1 + c:.3f},{y1:.3f}")
         c += step
     return "".join(out)
-
-
-def pipeline_diagram(boxes, token_label=""):
-    """Boxes left to right joined by arrows: the shape-by-shape trace of one layer.
-
-    boxes: objects with .name, .formula, .shape (strings), .values (the followed token's vector or None)
-    and optionally .part (what the vector is), shown on hover with `token_label`.
-    """
-    n = len(boxes)
-    shapes, notes, xs, hover = [], [], [], []
-    for i, b in enumerate(boxes):
-        x0, x1 = i + 0.06, i + 0.94
-        shapes.append(dict(type="rect", x0=x0, x1=x1, y0=0, y1=1, line=dict(color="#1f77b4"), fillcolor="#eef4fb"))
-        notes.append(dict(x=i + 0.5, y=0.5, text=f"<b>{b.name}</b><br>{b.formula}<br><i>{b.shape}</i>"))
-        if i:
-            notes.append(dict(x=i + 0.06, y=0.5, ax=i - 0.06, ay=0.5, axref="x", ayref="y", text="", showarrow=True))
-        xs.append(i + 0.5)
-        hover.append(_vector_hover(b, token_label))
-    marker = dict(type="scatter", x=xs, y=[0.5] * n, mode="markers", marker=dict(size=60, opacity=0))
-    data = [dict(marker, hovertext=hover, hoverinfo="text")]
-    layout = dict(
-        shapes=shapes,
-        annotations=[dict(a, showarrow=a.get("showarrow", False), arrowhead=2, font=dict(size=11)) for a in notes],
-        xaxis=dict(range=[0, n], visible=False, fixedrange=True),
-        yaxis=dict(range=[-0.05, 1.05], visible=False, fixedrange=True),
-        height=150,
-        margin=dict(l=5, r=5, t=5, b=5),
-        plot_bgcolor="white",
-        paper_bgcolor="white",
-        showlegend=False,
-    )
-    return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
-
-
-def _vector_hover(box, token_label, first=8):
-    if box.values is None:
-        return box.name
-    v = np.asarray(box.values, dtype=np.float64)
-    more = f", … ({len(v)} numbers)" if len(v) > first else ""
-    part = f", {box.part}" if getattr(box, "part", "") else ""
-    return f"{token_label}{part}: [" + ", ".join(f"{x:.3f}" for x in v[:first]) + more + "]"

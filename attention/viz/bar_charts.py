@@ -1,0 +1,41 @@
+"""Horizontal bar charts: class probabilities, the effect of removing each head; one builder draws both."""
+
+import numpy as np
+import plotly.graph_objects as go
+
+from attention.viz.style import TEMPLATE, plain_labels
+
+BLUE, LIGHT_BLUE, RED = "#1f77b4", "#aec7e8", "#d62728"
+
+
+def hbars(labels, values, colors, xaxis, text=None, hover=".3f", row_px=28, pad_px=60):
+    """One horizontal bar per label, the first on top; labels are shown as typed (they come from uploads)."""
+    bar = go.Bar(x=values, y=plain_labels(labels), orientation="h", marker_color=colors, text=text)
+    bar.update(
+        textposition="auto" if text is not None else None, hovertemplate=f"%{{y}}: %{{x:{hover}}}<extra></extra>"
+    )
+    fig = go.Figure(bar)
+    fig.update_layout(
+        template=TEMPLATE,
+        xaxis=xaxis,
+        yaxis=dict(autorange="reversed", type="category"),
+        height=pad_px + row_px * len(values),
+        margin=dict(l=10, r=10, t=10, b=10),
+    )
+    return fig
+
+
+def probabilities(classes, probs, predicted=None):
+    """One bar per class, the predicted one highlighted, its share written on it."""
+    probs = np.asarray(probs, dtype=np.float32)
+    predicted = int(probs.argmax()) if predicted is None else predicted
+    colors = [BLUE if i == predicted else LIGHT_BLUE for i in range(len(classes))]
+    text = [f"{p:.1%}" for p in probs]
+    return hbars(classes, probs, colors, dict(range=[0, 1], title="probability"), text=text)
+
+
+def bars(labels, values, xaxis_title, highlight_negative=True):
+    """Bars in the given order (first on top), negative values in red."""
+    values = np.asarray(values, dtype=np.float32)
+    colors = [RED if (v < 0 and highlight_negative) else BLUE for v in values]
+    return hbars(labels, values, colors, dict(title=xaxis_title), hover=".4f", row_px=26, pad_px=80)
