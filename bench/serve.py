@@ -8,8 +8,6 @@ showing a prediction in headless Chromium (first visit, with a sentence in the U
 resident set size after 1 and after 5 browser sessions have each drawn a sentence's heatmaps.
 """
 
-import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -21,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from bench import cli  # noqa: E402
 from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
 
 SENTENCES = [
@@ -92,9 +91,4 @@ def main(repeats=3):
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--json", type=Path, help="also write the numbers here")
-    args = ap.parse_args()
-    numbers = main()
-    if args.json:
-        args.json.write_text(json.dumps(numbers, indent=1))
+    cli.run(main)

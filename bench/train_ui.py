@@ -7,7 +7,6 @@ Runs one thing at a time (the machine has 2 cores): the CLI in a subprocess, the
 this process without a page, then the real page (its own streamlit server, driven by Chromium).
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -20,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from attention.app.jobs import TORCH_THREADS, JobSpec, Slots, TrainJob  # noqa: E402
 from attention.training.loop import TrainConfig  # noqa: E402
+from bench import cli as bench_cli  # noqa: E402
 
 CFG = TrainConfig(epochs=6)  # the Train page's defaults
 MODEL = dict(d_model=64, num_heads=4, num_layers=1, positional="sinusoidal", pad_mask=True, causal=False)
@@ -120,9 +120,4 @@ def main():
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--json", type=Path, help="also write the numbers here")
-    args = ap.parse_args()
-    numbers = main()
-    if args.json:
-        args.json.write_text(json.dumps(numbers, indent=1))
+    bench_cli.run(main)

@@ -13,17 +13,14 @@ from attention.viz import attention_maps, bar_charts
 ui.frame.ensure_router()
 
 
-ui.links.read_url_once("explore", ui.links.parsers("text", "layer", "pad", "padmask", "causal", "hide", "off", "focus"))
-name, run = ui.models.chosen_run()
-cfg = run.model.cfg
-ui.controls.keep_valid(cfg)
-
-st.title("Explore attention")
-st.caption(
+name, run = ui.frame.sentence_page(
+    "explore",
+    ui.links.parsers("text", "layer", "pad", "padmask", "causal", "hide", "off", "focus"),
+    "Explore attention",
     "Type a sentence: the model classifies it, and each heatmap shows where one attention head looks. "
-    "A row is a query token, a column a key token; each row's weights sum to 1."
+    "A row is a query token, a column a key token; each row's weights sum to 1.",
 )
-ui.links.show_notices()
+cfg = run.model.cfg
 
 examples = EXAMPLES.get(run.meta.get("dataset"), EXAMPLES["tweets"])
 text = st.text_input("Sentence", key="text", placeholder="e.g. " + examples[0])

@@ -42,17 +42,14 @@ def arrive():
 
 arrive()
 ss["_inside_url"] = st.query_params.to_dict()  # seen (updated again once the view is written to the URL)
-ui.links.read_url_once("inside", PARSERS)
-name, run = ui.models.chosen_run()
-cfg = run.model.cfg
-ui.controls.keep_valid(cfg)
-
-st.title("Inside a head")
-st.caption(
+name, run = ui.frame.sentence_page(
+    "inside",
+    PARSERS,
+    "Inside a head",
     "One sentence through one attention head, number by number: from the input vectors to the head's output, "
-    "then how every head's output makes the layer's output. Hover any cell for its exact value."
+    "then how every head's output makes the layer's output. Hover any cell for its exact value.",
 )
-ui.links.show_notices()
+cfg = run.model.cfg
 
 text = st.text_input("Sentence", key="text", placeholder="e.g. the flight was late")
 if not text.strip():

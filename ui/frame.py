@@ -3,8 +3,9 @@
 import streamlit as st
 
 from attention.viz.style import CELL_TEXT_CSS
-from ui.controls import keep_shared
-from ui.models import model_picker
+from ui.controls import keep_shared, keep_valid
+from ui.links import read_url_once, show_notices
+from ui.models import chosen_run, model_picker
 
 
 def ensure_router():
@@ -39,3 +40,16 @@ def around_page():
     st.html(f"<style>{CELL_TEXT_CSS}</style>")
     model_picker()
     keep_shared()
+
+
+def sentence_page(page, parsers, title, caption):
+    """The top of a page about one sentence (Explore, Inside a head): the link's settings read once, the sidebar's
+    model loaded (the page stops if it can't be), settings it cannot show dropped; title, caption, link notices.
+    Returns (model name, run)."""
+    read_url_once(page, parsers)
+    name, run = chosen_run()
+    keep_valid(run.model.cfg)
+    st.title(title)
+    st.caption(caption)
+    show_notices()
+    return name, run
