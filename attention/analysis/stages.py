@@ -108,6 +108,7 @@ def trace(model, tokenizer, text: str, masks: Masks, layer: int = 0, head: int =
     Same masks as the Explore page (`Masks`, True = may not attend). Earlier layers run as usual
     (their output is this layer's input); later layers run as usual to give the prediction.
     """
+    # Long on purpose: one head's stages in the order the page shows them, each a line or two.
     cfg = model.cfg
     masks = resolve(masks, cfg)
     if not (0 <= layer < cfg.num_layers and 0 <= head < cfg.num_heads):

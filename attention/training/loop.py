@@ -95,6 +95,7 @@ def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, sh
     predictions from the same pass that gave val_loss, before on_epoch. Returns the history dict.
     Raises TrainingDiverged.
     """
+    # Long on purpose (as nanoGPT's loop): one epoch reads top to bottom, batches, checks, record, early stop.
     gen = torch.Generator().manual_seed(cfg.seed)  # this training's own: batch order and dropout
     model.use_generator(gen)  # (torch's global generator is shared with every other training in the process)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

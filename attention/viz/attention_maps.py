@@ -29,6 +29,7 @@ def attention_grid(weights, tokens, titles=None, cols=4, diverging=False, width=
     the left column, keys on the bottom panel of each column): drawing 8 x 2 x 32 rotated labels was 3/4 of
     the browser's time for the figure. Hover names the tokens everywhere.
     """
+    # Long on purpose: the layout is one computation (panel sizes, margins, ticks), split it and it scatters.
     w = np.asarray(weights, dtype=np.float32)
     P, T, _ = w.shape
     cols = min(cols, P)
