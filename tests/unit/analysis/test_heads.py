@@ -151,6 +151,12 @@ def test_verdict_at_its_boundaries(a, b, kind):
     assert verdict("A", a, "B", b)[0] == kind
 
 
+def test_verdict_with_one_seed_per_arm_or_equal_arms():
+    # one seed each: no spread to measure, so the floor alone decides and the ± says 0.0
+    assert verdict("A", [0.81], "B", [0.80])[1] == "A beat B by 1.0 ± 0.0 points: a clear win."
+    assert verdict("A", [0.80, 0.80], "B", [0.80, 0.80])[1] == "A beat B by 0.0 ± 0.0 points: within noise."
+
+
 @pytest.mark.parametrize(
     "diag, T, expected",
     [  # entropy, self, previous, first; uniform over 10 tokens has entropy ln 10 = 2.303, 0.8 of it 1.842
@@ -161,6 +167,7 @@ def test_verdict_at_its_boundaries(a, b, kind):
         ((1.85, 0.2, 0.2, 0.2), 10, "broad (near uniform)"),
         ((1.83, 0.2, 0.2, 0.2), 10, "content (specific words)"),
         ((0.50, 0.2, 0.2, 0.2), 1, "content (specific words)"),  # one token: against 0.8 ln 2 = 0.55, not ln 1 = 0
+        ((0.60, 0.2, 0.2, 0.2), 2, "broad (near uniform)"),  # two tokens: 0.8 ln 2 = 0.55
     ],
 )
 def test_role_thresholds(diag, T, expected):

@@ -17,6 +17,8 @@ def test_sinusoidal_table_is_the_papers_formula():
         [math.sin(2), math.cos(2), math.sin(0.02), math.cos(0.02)],
     ]
     assert torch.allclose(t, torch.tensor(expected), atol=1e-6)
+    far = sinusoidal_table(101, 4)[100]  # position 100: the second frequency's phase is 100 * 0.01 = 1 radian
+    assert torch.allclose(far, torch.tensor([math.sin(100), math.cos(100), math.sin(1), math.cos(1)]), atol=1e-5)
 
 
 @pytest.mark.parametrize("pad_mask", [True, False])
@@ -38,3 +40,5 @@ def test_pooling_averages_real_tokens_only():
     x = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]]])
     pooled = AttentionClassifier.pool(x, torch.tensor([[False, False, True]]))
     assert torch.equal(pooled, torch.tensor([[2.0, 3.0]]))
+    one = AttentionClassifier.pool(x, torch.tensor([[False, True, True]]))  # a one-token sentence: that token
+    assert torch.equal(one, torch.tensor([[1.0, 2.0]]))
