@@ -71,17 +71,23 @@ def encode(model, tokenizer, text: str, masks: Masks):
     return enc, max(len(text) - MAX_CHARS, 0), ids, kpm, attn, head_mask
 
 
+def padded_labels(enc, T):
+    """(tokens, unknown flags) of an encoding with <pad> added up to T tokens, as the model sees them."""
+    n_pad = T - len(enc.ids)
+    return enc.tokens + [PAD] * n_pad, enc.unknown + [False] * n_pad
+
+
 @torch.inference_mode()
 def analyze(model, tokenizer, text: str, masks: Masks = Masks()) -> Analysis:
     """Tokenize, pad, mask and run one sentence; raises ValueError for a sentence with no tokens."""
     cfg = model.cfg
     masks = resolve(masks, cfg)
     enc, cut, ids, kpm, attn, head_mask = encode(model, tokenizer, text, masks)
-    n_pad = ids.size(1) - len(enc.ids)
     logits, weights = model(ids, kpm, attn, masks.causal, True, head_mask, masks.positional)
+    tokens, unknown = padded_labels(enc, ids.size(1))
     return Analysis(
-        tokens=enc.tokens + [PAD] * n_pad,
-        unknown=enc.unknown + [False] * n_pad,
+        tokens=tokens,
+        unknown=unknown,
         truncated=enc.truncated,
         cut_chars=cut,
         probs=logits.softmax(-1)[0].numpy(),

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from attention.analysis.sentence import Masks, encode, resolve
+from attention.analysis.sentence import Masks, encode, padded_labels, resolve
 from attention.core.mha import masked_softmax
-from attention.core.tokenizer import PAD, PAD_ID
+from attention.core.tokenizer import PAD_ID
 
 
 @dataclass
@@ -130,12 +130,12 @@ def trace(model, tokenizer, text: str, masks: Masks, layer: int = 0, head: int =
         out = run(i, out)
     logits = model.head(model.pool(out, ids == PAD_ID))  # (1, C)
     table = positions_table(model)
-    n_pad = T - len(enc.ids)
+    tokens, unknown = padded_labels(enc, T)
     per_head = ("q", "k", "v", "scores", "scaled", "weights", "w_q", "w_k", "w_v", "b_q", "b_k", "b_v")
     return HeadSteps(
-        tokens=enc.tokens + [PAD] * n_pad,
+        tokens=tokens,
         ids=ids[0].tolist(),
-        unknown=enc.unknown + [False] * n_pad,
+        unknown=unknown,
         truncated=enc.truncated,
         cut_chars=cut,
         layer=layer,
@@ -282,9 +282,8 @@ def positions_table(model):
 
 def token_labels(model, tokenizer, text: str, pad_to: int = 0):
     """(tokens, unknown) the model will see for `text` padded to `pad_to`; ValueError if it has no tokens."""
-    enc, *_ = encode(model, tokenizer, text, Masks(pad_to=pad_to))
-    n_pad = max(len(enc.ids), min(pad_to, model.cfg.max_len)) - len(enc.ids)
-    return enc.tokens + [PAD] * n_pad, enc.unknown + [False] * n_pad
+    enc, _, ids, *_ = encode(model, tokenizer, text, Masks(pad_to=pad_to))
+    return padded_labels(enc, ids.size(1))
 
 
 def worked_table(row: WorkedRow, tokens) -> list[dict]:
