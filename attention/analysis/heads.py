@@ -1,4 +1,4 @@
-"""What each head does: ablation, pruning, diagnostics, and the head-count verdict. Arrays in, numbers out."""
+"""What each head does: ablation, pruning, diagnostics, roles. Arrays in, numbers out."""
 
 import math
 from dataclasses import dataclass
@@ -134,23 +134,6 @@ def position_hits(samples, targets, layer=0):
         hits = row if hits is None else hits + row
         n += 1
     return hits / n if n else None
-
-
-def verdict(a_name, a, b_name, b, unit="points"):
-    """A sentence comparing two sets of accuracies (one per seed): a clear win, within noise, or a clear loss.
-
-    The ± is the standard error of the difference of means; a gap counts as real when it is
-    more than twice that and at least half a point.
-    """
-    a, b = np.asarray(a, float) * 100, np.asarray(b, float) * 100
-    gap = a.mean() - b.mean()
-    se = math.sqrt(sum(x.var(ddof=1) / len(x) if len(x) > 1 else 0.0 for x in (a, b)))
-    if abs(gap) <= max(2 * se, 0.5):
-        kind = "within noise"
-    else:
-        kind = "a clear win" if gap > 0 else "a clear loss"
-    word = "beat" if gap >= 0 else "trail"
-    return kind, f"{a_name} {word} {b_name} by {abs(gap):.1f} ± {se:.1f} {unit}: {kind}."
 
 
 def validation_of(run, limit=None):

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from attention.analysis.sentence import Masks, encode, padded_labels, resolve
-from attention.core.mha import masked_softmax
+from attention.core.mha import causal_mask, masked_softmax
 from attention.core.tokenizer import PAD_ID
 
 
@@ -86,7 +86,7 @@ def mask_steps(T, kpm, attn, causal):
     if kpm is not None and kpm.any():
         named.append(("padding", kpm[0][None, :].expand(T, T)))  # (T, T): <pad> keys, for every query
     if causal:
-        named.append(("causal", torch.ones(T, T, dtype=torch.bool).triu(1)))  # keys after the query
+        named.append(("causal", causal_mask(T)))  # keys after the query
     if attn is not None:
         named.append(("hidden tokens", attn))
     total = torch.zeros(T, T, dtype=torch.bool)

@@ -12,6 +12,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def causal_mask(T, S=None, device=None):
+    """(T, S) bool, True above the diagonal: a query may not look at keys after it."""
+    return torch.ones(T, T if S is None else S, dtype=torch.bool, device=device).triu(1)
+
+
 def merge_masks(shape, key_padding_mask=None, attn_mask=None, is_causal=False, device=None):
     """Combine masks into one boolean mask broadcastable to shape (B, H, T, S); None if no mask.
 
@@ -26,7 +31,7 @@ def merge_masks(shape, key_padding_mask=None, attn_mask=None, is_causal=False, d
         m = _as_bool(attn_mask, "attn_mask")
         masks.append(m.view(B, H, T, S) if m.dim() == 3 else m)
     if is_causal:
-        masks.append(torch.ones(T, S, dtype=torch.bool, device=device).triu(1))  # (T, S): no peeking ahead
+        masks.append(causal_mask(T, S, device))  # (T, S): no peeking ahead
     mask = None
     for m in masks:
         mask = m if mask is None else mask | m

@@ -9,13 +9,13 @@ steps); the weights of its best validation epoch are evaluated on the test split
 
 import argparse
 import json
+import math
 import time
 from dataclasses import asdict, replace
 
 import numpy as np
 import torch
 
-from attention.analysis.heads import verdict
 from attention.data.registry import load_dataset
 from attention.training.checkpoints import MODELS_DIR, write_atomic
 from attention.training.loop import TrainConfig, build_model, evaluate, fit, prepare
@@ -85,6 +85,23 @@ def summary(rows):
             agg[k], agg[k + "_std"] = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
         out.append(agg)
     return out
+
+
+def verdict(a_name, a, b_name, b, unit="points"):
+    """A sentence comparing two sets of accuracies (one per seed): a clear win, within noise, or a clear loss.
+
+    The ± is the standard error of the difference of means; a gap counts as real when it is
+    more than twice that and at least half a point.
+    """
+    a, b = np.asarray(a, float) * 100, np.asarray(b, float) * 100
+    gap = a.mean() - b.mean()
+    se = math.sqrt(sum(x.var(ddof=1) / len(x) if len(x) > 1 else 0.0 for x in (a, b)))
+    if abs(gap) <= max(2 * se, 0.5):
+        kind = "within noise"
+    else:
+        kind = "a clear win" if gap > 0 else "a clear loss"
+    word = "beat" if gap >= 0 else "trail"
+    return kind, f"{a_name} {word} {b_name} by {abs(gap):.1f} ± {se:.1f} {unit}: {kind}."
 
 
 def verdicts(rows):

@@ -16,10 +16,10 @@ from attention.analysis.heads import (
     role,
     score,
     similarity,
-    verdict,
 )
 from attention.core.model import AttentionClassifier, ModelConfig
 from attention.data.batching import Encoded
+from attention.training.experiment import verdict
 
 
 def test_entropy_known_values():
