@@ -7,7 +7,7 @@ import streamlit as st
 import ui
 from attention.analysis import heads
 from attention.data.types import DataError
-from attention.training import experiment
+from attention.training import experiment_report
 from attention.training.checkpoints import CheckpointError
 from attention.viz import bar_charts, labelled, line_charts
 
@@ -27,12 +27,12 @@ choices = ["tweets", "synthetic"]
 model_dataset = ui.models.catalog().get(st.session_state.get("model"), {}).get("dataset")
 first = model_dataset if model_dataset in choices else "tweets"  # open on the sidebar model's dataset
 dataset = st.segmented_control("Dataset", choices, key="lab_dataset", default=first) or first
-saved = experiment.load(dataset)
+saved = experiment_report.load(dataset)
 if saved is None:
     st.info(f"No saved experiment for {dataset}. Run `python -m attention.training.experiment --dataset {dataset}`.")
 else:
     rows = saved["rows"]
-    for kind, sentence in experiment.verdicts(rows):
+    for kind, sentence in experiment_report.verdicts(rows):
         (st.success if kind == "a clear win" else st.error if kind == "a clear loss" else st.info)(sentence)
     seeds = len({r["seed"] for r in rows})
     st.caption(
@@ -41,7 +41,7 @@ else:
     )
     left, right = st.columns([3, 2])
     left.plotly_chart(line_charts.seed_curves(rows), key="seed_curves")
-    table = pd.DataFrame(experiment.summary(rows))
+    table = pd.DataFrame(experiment_report.summary(rows))
     shown = pd.DataFrame(
         {
             "heads": table["heads"],

@@ -11,7 +11,7 @@ from attention.app import allocator
 
 # What the Heads lab and Train pages import (pandas, scikit-learn and SciPy: about 140 MB), and torch._dynamo,
 # which the optimizer's first step imports (70 MB): see preload().
-PRELOAD = ("pandas", "pyarrow", "attention.analysis.heads", "attention.training.experiment", "attention.app.jobs")
+PRELOAD = ("pandas", "pyarrow", "attention.analysis.heads", "attention.app.jobs")
 PRELOAD += ("torch.optim", "torch._dynamo")
 
 

@@ -19,7 +19,7 @@ from attention.analysis.heads import (
 )
 from attention.core.model import AttentionClassifier, ModelConfig
 from attention.data.batching import Encoded
-from attention.training.experiment import verdict
+from attention.training.experiment_report import verdict
 
 
 def test_entropy_known_values():
