@@ -136,14 +136,21 @@ def report(args, base, load, out, server_errors):
     t, nan, ws = out["training"], math.nan, args.clients == "ws"
     progress = f"{t.get('done', 0)}/{t.get('epochs', '?')} epochs in {t.get('seconds', 0):.0f} s, "
     progress += f"{'' if t.get('finished') else 'not '}finished, {t.get('samples_per_s', 0):,.0f} samples/s"
-    latency = ("websocket clients. Latency = rerun request sent -> script_finished received, with the new grid"
-               if ws else "browser pages. Latency = Enter -> every heatmap drawn")  # fmt: skip
-    print(f"{MODEL}; {args.sessions} sessions for {args.seconds} s, about {args.think} s between sentences, while "
-          f"one more trains; baseline: 1 session, {args.baseline} sentences back to back. All sessions are "
-          f"{latency}.{' CUT SHORT by the time limit.' if out.get('cut') else ''}")  # fmt: skip
+    latency = (
+        "websocket clients. Latency = rerun request sent -> script_finished received, with the new grid"
+        if ws
+        else "browser pages. Latency = Enter -> every heatmap drawn"
+    )
+    print(
+        f"{MODEL}; {args.sessions} sessions for {args.seconds} s, about {args.think} s between sentences, while "
+        f"one more trains; baseline: 1 session, {args.baseline} sentences back to back. All sessions are "
+        f"{latency}.{' CUT SHORT by the time limit.' if out.get('cut') else ''}"
+    )
     print()
-    print("| sessions | interactions | errors | p50 | p95 | single-user p50 / p95 | p95 ratio (goal <= 2x) "
-          "| training while loaded | peak server RSS |")  # fmt: skip
+    print(
+        "| sessions | interactions | errors | p50 | p95 | single-user p50 / p95 | p95 ratio (goal <= 2x) "
+        "| training while loaded | peak server RSS |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     print(
         f"| {args.sessions} + 1 training | {r['interactions']} | {r['errors']} | {p50:.0f} ms | {p95:.0f} ms "
@@ -151,10 +158,12 @@ def report(args, base, load, out, server_errors):
     )
     print()
     clients = "the websocket clients (this process)" if ws else "browsers + Playwright"
-    print(f"First page loads ({args.sessions} at once, 0.25 s apart): p50 {r['page_load_p50_s']:.1f} s, "
-          f"p95 {r['page_load_p95_s']:.1f} s. CPU in the load phase (cores): server "
-          f"{out.get('server_cores', nan):.2f}, {clients} {out.get('client_cores', nan):.2f}, "
-          f"whole machine {out.get('machine_cores', nan):.2f} of {os.cpu_count()}.")  # fmt: skip
+    print(
+        f"First page loads ({args.sessions} at once, 0.25 s apart): p50 {r['page_load_p50_s']:.1f} s, "
+        f"p95 {r['page_load_p95_s']:.1f} s. CPU in the load phase (cores): server "
+        f"{out.get('server_cores', nan):.2f}, {clients} {out.get('client_cores', nan):.2f}, "
+        f"whole machine {out.get('machine_cores', nan):.2f} of {os.cpu_count()}."
+    )
     if kinds or base.errors:
         print(f"Errors by kind: {kinds}; during the baseline: {dict(base.errors)}.")
     return r

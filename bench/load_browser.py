@@ -134,5 +134,11 @@ async def browser_kind(stack):
     p = await stack.enter_async_context(async_playwright())
     browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     stack.push_async_callback(browser.close)
-    return SimpleNamespace(open=partial(open_session, browser), interact=interact, reload=reload_page,
-                           open_trainer=partial(open_trainer, browser), train=train, close=close_page)  # fmt: skip
+    return SimpleNamespace(
+        open=partial(open_session, browser),
+        interact=interact,
+        reload=reload_page,
+        open_trainer=partial(open_trainer, browser),
+        train=train,
+        close=close_page,
+    )

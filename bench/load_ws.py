@@ -103,5 +103,11 @@ async def ws_train(session, runs_dir, st, args, stop_at, out):
     read_history(runs_dir, out)
 
 
-WS = SimpleNamespace(open=ws_open_session, interact=ws_interact, reload=ws_load, open_trainer=ws_trainer,
-                     train=ws_train, close=lambda session, st: session.close())  # fmt: skip
+WS = SimpleNamespace(
+    open=ws_open_session,
+    interact=ws_interact,
+    reload=ws_load,
+    open_trainer=ws_trainer,
+    train=ws_train,
+    close=lambda session, st: session.close(),
+)

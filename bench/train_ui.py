@@ -110,9 +110,11 @@ def main():
     if gaps:
         gaps.sort()
         rate = len(gaps) / sum(gaps)
-        print(f"page redraws while training: {len(gaps) + 1} in {sum(gaps):.1f} s = {rate:.2f}/s; "
-              f"gap median {gaps[len(gaps) // 2]:.2f} s, 95th percentile {gaps[int(len(gaps) * 0.95)]:.2f} s, "
-              f"max {gaps[-1]:.2f} s")  # fmt: skip
+        print(
+            f"page redraws while training: {len(gaps) + 1} in {sum(gaps):.1f} s = {rate:.2f}/s; "
+            f"gap median {gaps[len(gaps) // 2]:.2f} s, 95th percentile {gaps[int(len(gaps) * 0.95)]:.2f} s, "
+            f"max {gaps[-1]:.2f} s"
+        )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     keys = ("cli", "job", "page")
     numbers = {k: dict(samples_per_s=s, epochs=n, wall_s=w) for k, (_, s, n, w) in zip(keys, rows)}

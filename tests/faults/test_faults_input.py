@@ -166,8 +166,10 @@ def test_html_labels_are_kept_as_plain_text():
 def good_csv(n=60):
     words = {"neg": "bad awful poor".split(), "pos": "good great fine".split()}
     rng = random.Random(0)
-    return ("text,label\n" + "".join(f"{' '.join(rng.choices(words[y], k=3))} {i},{y}\n"
-                                     for i, y in enumerate(["neg", "pos"] * (n // 2)))).encode()  # fmt: skip
+    return (
+        "text,label\n"
+        + "".join(f"{' '.join(rng.choices(words[y], k=3))} {i},{y}\n" for i, y in enumerate(["neg", "pos"] * (n // 2)))
+    ).encode()
 
 
 PAGE_UPLOADS = ["empty file", "malformed: quote never closed", "duplicate column names", "one class, HTML label"]

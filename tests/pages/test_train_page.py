@@ -203,8 +203,9 @@ def test_a_run_with_many_classes_shows_the_most_confused_and_lists_every_confusi
     rep = classification_report(y_true, y_pred, classes)
     tok = Tokenizer.build(["a b"], min_freq=1)
     model = AttentionClassifier(ModelConfig(vocab_size=len(tok), num_classes=30, d_model=16, num_heads=2))
-    checkpoints.save_run(runs_dir / "many", model, tok, classes, dict(name="many"), dict(epochs=[], steps=[]),
-                  dict(val=rep.to_dict()))  # fmt: skip
+    checkpoints.save_run(
+        runs_dir / "many", model, tok, classes, dict(name="many"), dict(epochs=[], steps=[]), dict(val=rep.to_dict())
+    )
     at = train_page()
     at.selectbox(key="run_pick").set_value("many").run()
     assert not at.exception

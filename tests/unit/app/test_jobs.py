@@ -219,8 +219,10 @@ def test_check_names_a_field_outside_its_range(field, model, train, label):
 
 
 def test_check_accepts_the_ends_of_every_range():
-    for model, train in [(dict(d_model=8, num_heads=1, num_layers=1), dict(epochs=1, patience=1, seed=0)),
-                         (dict(d_model=256, num_heads=16, num_layers=4), dict(epochs=500, patience=500))]:  # fmt: skip
+    for model, train in [
+        (dict(d_model=8, num_heads=1, num_layers=1), dict(epochs=1, patience=1, seed=0)),
+        (dict(d_model=256, num_heads=16, num_layers=4), dict(epochs=500, patience=500)),
+    ]:
         assert check(JobSpec("tweets", model, TrainConfig(**train))) == ([], [])
 
 
