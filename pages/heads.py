@@ -75,7 +75,7 @@ except (DataError, CheckpointError) as e:
     st.stop()
 
 full, rows = rep["full"], rep["rows"]
-labels = [rep["names"][r["layer"] * run.model.cfg.num_heads + r["head"]] for r in rows]
+labels = [r["name"] for r in rows]
 c1, c2 = st.columns(2)
 with c1:
     st.subheader("Remove one head")

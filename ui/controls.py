@@ -3,7 +3,7 @@
 import streamlit as st
 
 from attention.analysis.sentence import Masks
-from attention.core.model import head_names
+from attention.core.model import head_name, head_names
 from ui.links import notices
 from ui.words import head_pairs, md_escape
 
@@ -92,7 +92,7 @@ def masks(cfg, tokens_at):
 
 def mask_link(masks: Masks):
     """The masks as link parameters (URL_PARSERS reads them back)."""
-    off = ",".join(f"L{layer + 1}H{h + 1}" for layer, h in masks.removed_heads)
+    off = ",".join(head_name(layer, h) for layer, h in masks.removed_heads)
     flag = lambda on: "on" if on else "off"
     return dict(
         pad=masks.pad_to,

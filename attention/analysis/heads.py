@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from attention.core.model import head_names
+from attention.core.model import head_name, head_names
 from attention.data.batching import Encoded, batches_by_length
 from attention.data.synthetic import query_key_pairs
 
@@ -52,7 +52,12 @@ def ablation(model, data: Encoded):
             flipped = np.flatnonzero(s.preds != full.preds)
             rows.append(
                 dict(
-                    layer=layer, head=head, d_acc=s.accuracy - full.accuracy, d_loss=s.loss - full.loss, flipped=flipped
+                    name=head_name(layer, head),
+                    layer=layer,
+                    head=head,
+                    d_acc=s.accuracy - full.accuracy,
+                    d_loss=s.loss - full.loss,
+                    flipped=flipped,
                 )
             )
     rows.sort(key=lambda r: (-r["d_loss"], r["d_acc"]))

@@ -36,9 +36,14 @@ class ModelConfig:
         return asdict(self)
 
 
+def head_name(layer, head):
+    """'L1H3' for layer 0, head 2: heads are counted from 1 where people read them."""
+    return f"L{layer + 1}H{head + 1}"
+
+
 def head_names(cfg: ModelConfig):
-    """'L1H1', 'L1H2', ...: every head of the model, layer by layer, counted from 1 as the pages show them."""
-    return [f"L{layer + 1}H{h + 1}" for layer in range(cfg.num_layers) for h in range(cfg.num_heads)]
+    """Every head of the model by name, layer by layer."""
+    return [head_name(layer, h) for layer in range(cfg.num_layers) for h in range(cfg.num_heads)]
 
 
 def sinusoidal_table(max_len, d_model):
