@@ -63,9 +63,24 @@ def set_step_losses(fig, steps, steps_per_epoch):
     return True
 
 
+def line_chart(traces, xaxis, yaxis_title, height, legend_y=None):
+    """Lines (go.Scatter traces) on one pair of axes; a legend below the plot when legend_y is given."""
+    fig = go.Figure(traces)
+    legend = {} if legend_y is None else dict(legend=dict(orientation="h", y=legend_y))
+    fig.update_layout(
+        template=TEMPLATE,
+        xaxis=xaxis,
+        yaxis_title=yaxis_title,
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        **legend,
+    )
+    return fig
+
+
 def seed_curves(rows, colors=("#9467bd", "#1f77b4", "#2ca02c", "#d62728")):
     """Validation accuracy per epoch for each head count: the mean over seeds, with a min-max band."""
-    fig = go.Figure()
+    traces = []
     for i, h in enumerate(sorted({r["heads"] for r in rows})):
         curves_ = [r["curve"] for r in rows if r["heads"] == h and r["curve"]]
         if not curves_:
@@ -75,31 +90,15 @@ def seed_curves(rows, colors=("#9467bd", "#1f77b4", "#2ca02c", "#d62728")):
         x = list(range(1, n + 1))
         color = colors[i % len(colors)]
         band = dict(mode="lines", line=dict(width=0, color=color), hoverinfo="skip", showlegend=False)
-        fig.add_trace(go.Scatter(x=x, y=c.max(0), **band))
-        fig.add_trace(go.Scatter(x=x, y=c.min(0), fill="tonexty", opacity=0.2, **band))
+        traces.append(go.Scatter(x=x, y=c.max(0), **band))
+        traces.append(go.Scatter(x=x, y=c.min(0), fill="tonexty", opacity=0.2, **band))
         name = f"{h} head{'s' * (h > 1)}"
-        fig.add_trace(go.Scatter(x=x, y=c.mean(0), name=name, mode="lines+markers", line=dict(color=color)))
-    fig.update_layout(
-        template=TEMPLATE,
-        xaxis_title="epoch",
-        yaxis_title="validation accuracy",
-        height=340,
-        margin=dict(l=10, r=10, t=10, b=10),
-        legend=dict(orientation="h", y=-0.2),
-    )
-    return fig
+        traces.append(go.Scatter(x=x, y=c.mean(0), name=name, mode="lines+markers", line=dict(color=color)))
+    return line_chart(traces, dict(title="epoch"), "validation accuracy", 340, legend_y=-0.2)
 
 
 def line(x, y, xaxis_title, yaxis_title, reverse_x=False):
     """One line with markers, e.g. accuracy against heads kept."""
-    fig = go.Figure(
-        go.Scatter(x=list(x), y=list(y), mode="lines+markers", hovertemplate="%{x}: %{y:.4f}<extra></extra>")
-    )
-    fig.update_layout(
-        template=TEMPLATE,
-        xaxis=dict(title=xaxis_title, autorange="reversed" if reverse_x else True),
-        yaxis_title=yaxis_title,
-        height=300,
-        margin=dict(l=10, r=10, t=10, b=10),
-    )
-    return fig
+    trace = go.Scatter(x=list(x), y=list(y), mode="lines+markers", hovertemplate="%{x}: %{y:.4f}<extra></extra>")
+    xaxis = dict(title=xaxis_title, autorange="reversed" if reverse_x else True)
+    return line_chart([trace], xaxis, yaxis_title, 300)
