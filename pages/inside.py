@@ -7,15 +7,8 @@ import streamlit as st
 
 import ui
 from attention.analysis.sentence import MAX_CHARS, analyze
-from attention.analysis.stages import (
-    follow_table,
-    pipeline,
-    positions_table,
-    token_labels,
-    trace,
-    worked_row,
-    worked_table,
-)
+from attention.analysis.stages import positions_table, token_labels, trace, worked_row
+from attention.app.stage_tables import follow_table, pipeline, worked_table
 from attention.viz import attention_maps, style
 from attention.viz.attention_maps import matrices
 from attention.viz.diagram import pipeline_diagram

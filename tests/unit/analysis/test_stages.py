@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from attention.analysis.sentence import Masks, analyze, resolve
-from attention.analysis.stages import encode, follow_table, pipeline, positions_table, trace, worked_row, worked_table
+from attention.analysis.stages import encode, positions_table, trace, worked_row
+from attention.app.stage_tables import follow_table, pipeline, worked_table
 from attention.core.model import AttentionClassifier, ModelConfig, sinusoidal_table
 from attention.core.tokenizer import Tokenizer
 from attention.training.checkpoints import load_run
