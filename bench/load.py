@@ -43,9 +43,8 @@ import load_common  # noqa: E402
 from load_browser import browser_kind  # noqa: E402
 from load_common import MODEL, sentence  # noqa: E402
 from load_ws import WS  # noqa: E402
-from serve import rss_mb  # noqa: E402
 
-from tools.browser import start_server  # noqa: E402
+from tools.browser import rss_mb, start_server  # noqa: E402
 
 
 def stats():

@@ -17,11 +17,10 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
 from attention.data.registry import DATASETS
-from tools.browser import CHROMIUM, CHROMIUM_ARGS, GRIDS_JS
+from tools.browser import CHROMIUM, CHROMIUM_ARGS, GRIDS_JS, IDLE
 
 PANELS = 5  # 4 heads + their average
 ERROR_BOXES = "[data-testid=stException], [data-testid=stAlertContentError]"
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 def failed(st, e):

@@ -21,18 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
+from tools.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, rss_mb, start_server  # noqa: E402
 
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 MODELS = ["tweets-4h", "tweets-8h", "tweets-1h", "synthetic-4h", "bbc-4h", "tweets-2h"]
 WORDS = "the flight was not good at all and my bag is lost but the crew were great thanks".split()
-
-
-def rss_mb(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def visit(browser, url, i, train):
@@ -43,7 +35,6 @@ def visit(browser, url, i, train):
     page = "train" if train else ["", "inside", "heads", "train"][i % 4]
     pg.goto(f"{url}/{page}?model={model}&text={text}")
     pg.wait_for_selector(IDLE)
-    pg.get_by_test_id("stApp").wait_for()
     if page == "":
         pg.wait_for_selector("g.hm image")
     if train:

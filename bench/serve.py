@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from bench import cli  # noqa: E402
-from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
+from tools.browser import CHROMIUM, CHROMIUM_ARGS, rss_mb, start_server  # noqa: E402
 
 SENTENCES = [
     "the flight was not good at all",
@@ -29,13 +29,6 @@ SENTENCES = [
     "great crew",
     "late again",
 ]
-
-
-def rss_mb(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def open_explore(browser, url, text):

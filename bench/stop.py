@@ -21,9 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
-
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+from tools.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, start_server  # noqa: E402
 
 
 def fill(pg, key, value):

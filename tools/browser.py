@@ -24,6 +24,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"  # a page that has finished its run
+
+
+def rss_mb(pid):
+    """A process's resident set size in MB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
 
 def free_port():
     with socket.socket() as s:

@@ -177,8 +177,8 @@ def lab_report(run, limit=1000):
     layers = range(run.model.cfg.num_layers)
     hits = None
     if run.meta.get("dataset") == "synthetic":
-        max_len = run.model.cfg.max_len
-        targets = [query_key_pairs(run.tokenizer.encode(t, max_len).tokens) for t in texts[: len(samples)]]
+        itos = run.tokenizer.itos  # the validation texts are encoded already: read their tokens back
+        targets = [query_key_pairs([itos[i] for i in ids.tolist()]) for ids in data.ids[: len(samples)]]
         hits = [position_hits(samples, targets, layer) for layer in layers]
     diags = [diagnostics(samples, layer) for layer in layers]
     mean_len = float(np.mean([s[0].shape[-1] for s in samples]))  # tokens per text (every layer alike)
@@ -187,7 +187,7 @@ def lab_report(run, limit=1000):
         rows=rows,
         curve=pruning_curve(run.model, data, rows),
         diagnostics=diags,
-        roles=[[role(*(d[k][h] for k in ROLE_INPUTS), mean_len) for h in range(len(d["self"]))] for d in diags],
+        roles=[head_roles(d, mean_len) for d in diags],
         similarity=[similarity(samples, layer) for layer in layers],
         mean_len=mean_len,
         position_hits=hits,  # synthetic task only: per layer, (H, 2) shares on the true left/right number
@@ -197,7 +197,10 @@ def lab_report(run, limit=1000):
     )
 
 
-ROLE_INPUTS = ("entropy", "self", "previous", "first")  # role()'s arguments, from diagnostics()
+def head_roles(diag, mean_len):
+    """role() of every head of one layer, from that layer's diagnostics()."""
+    keys = ("entropy", "self", "previous", "first")
+    return [role(*(diag[k][h] for k in keys), mean_len) for h in range(len(diag["self"]))]
 
 
 def role(entropy_, self_, prev, first, T_mean):

@@ -10,11 +10,9 @@ BLUE, LIGHT_BLUE, RED = "#1f77b4", "#aec7e8", "#d62728"
 
 def hbars(labels, values, colors, xaxis, text=None, hover=".3f", row_px=28, pad_px=60):
     """One horizontal bar per label, the first on top; labels are shown as typed (they come from uploads)."""
-    bar = go.Bar(x=values, y=plain_labels(labels), orientation="h", marker_color=colors, text=text)
-    bar.update(
-        textposition="auto" if text is not None else None, hovertemplate=f"%{{y}}: %{{x:{hover}}}<extra></extra>"
-    )
-    fig = go.Figure(bar)
+    hovertemplate = f"%{{y}}: %{{x:{hover}}}<extra></extra>"
+    bar = dict(x=values, y=plain_labels(labels), orientation="h", marker_color=colors, hovertemplate=hovertemplate)
+    fig = go.Figure(go.Bar(**bar, text=text, textposition="auto" if text is not None else None))
     fig.update_layout(
         template=TEMPLATE,
         xaxis=xaxis,

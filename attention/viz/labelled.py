@@ -29,8 +29,9 @@ def labelled_matrix(
     heatmap: colorscale, zmin, zmax for go.Heatmap."""
     labels = plain_labels(labels)  # class names come from uploads: show them as typed
     bar = dict(showscale=False) if scale is None else dict(colorbar=dict(title=dict(text=scale), thickness=12))
-    fig = go.Figure(go.Heatmap(z=z, x=labels, y=labels, text=cell_text, hovertemplate=hover, **bar, **heatmap))
-    fig.data[0].texttemplate = "%{text}" if cell_text is not None else None  # textfont "auto": fitted to the cell
+    written = "%{text}" if cell_text is not None else None  # textfont "auto": plotly fits it to the drawn cell
+    cells = dict(z=z, x=labels, y=labels, text=cell_text, texttemplate=written, hovertemplate=hover)
+    fig = go.Figure(go.Heatmap(**cells, **bar, **heatmap))
     fig.update_layout(
         template=TEMPLATE,
         title=dict(text=title, font=dict(size=13)) if title else None,
