@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from attention.analysis.sentence import Masks, analyze, panels  # noqa: E402
 from attention.training.checkpoints import MODELS_DIR, load_run  # noqa: E402
-from attention.viz import attention_maps  # noqa: E402
+from attention.viz import attention_maps, style  # noqa: E402
 
 SIZES = (8, 32, 128)
 MODELS = ("tweets-1h", "tweets-8h")
@@ -52,7 +52,8 @@ def server_table():
             text = sentence(n)
             a = analyze(run.model, run.tokenizer, text, Masks())
             assert len(a.tokens) == n
-            grid = lambda a=a: attention_maps.attention_grid(panels(a.weights[0])[0], a.tokens, panels(a.weights[0])[1])
+            stack, titles, _ = panels(a.weights[0])
+            grid = lambda a=a, s=stack, t=titles: attention_maps.heatmaps(s, style.axis_labels(a.tokens), t, wrap=4)
             fig = grid()
             t1 = ms(lambda r=run, t=text: analyze(r.model, r.tokenizer, t, Masks()))
             t2 = ms(grid)

@@ -8,7 +8,7 @@ import ui
 from attention.analysis.sentence import MAX_CHARS, Masks, analyze, export_csv, export_json, panels
 from attention.app.results import heads_sentence, load_results
 from attention.app.scope import EXAMPLES, doubts, scope_note
-from attention.viz import attention_maps, bar_charts
+from attention.viz import attention_maps, bar_charts, style
 
 ui.frame.ensure_router()
 
@@ -85,7 +85,8 @@ if view == "difference" and len(base.weights[layer - 1]) == len(w):
     st.caption("Colour = weight with your masks minus weight without them (red: lost attention, blue: gained).")
 off_here = [h for li, h in masks.removed_heads if li == layer - 1]
 stack, titles, diverging = panels(w, base.weights[layer - 1] if view == "difference" else None, focus, off_here)
-fig = attention_maps.attention_grid(stack, now.tokens, titles, cols=4 if len(stack) > 1 else 1, diverging=diverging)
+scale, wrap = "change" if diverging else "weight", 4 if len(stack) > 1 else 1
+fig = attention_maps.heatmaps(stack, style.axis_labels(now.tokens), titles, scale=scale, wrap=wrap)
 st.plotly_chart(fig, key="grid", config={"toImageButtonOptions": {"filename": f"attention-{name}"}})
 step_head = int(focus[1:]) if focus[1:].isdigit() else 1  # "All heads"/"Average": start with head 1
 short = text[:MAX_CHARS]  # what the model read; a link of 50,000 characters fails (HTTP 400)

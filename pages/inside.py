@@ -9,8 +9,8 @@ import ui
 from attention.analysis.sentence import MAX_CHARS, analyze
 from attention.analysis.stages import positions_table, token_labels, trace, worked_row
 from attention.app.stage_tables import follow_table, pipeline, worked_table
-from attention.viz import attention_maps, style
-from attention.viz.attention_maps import matrices
+from attention.viz import style
+from attention.viz.attention_maps import heatmaps
 from attention.viz.diagram import pipeline_diagram
 
 ui.frame.ensure_router()
@@ -93,7 +93,7 @@ st.caption(
     "Tokens and their rows in the embedding table: "
     + " · ".join(ui.words.md_escape(f"{r} → {i}") for r, i in zip(rows, t.ids))
 )
-chart(matrices(mats, rows, [dims] * len(mats), titles), "input")
+chart(heatmaps(mats, rows, titles, [dims] * len(mats), scale="value"), "input")
 
 st.header(f"2 · Queries, keys and values of head {head} ({T} × {dk} each)")
 st.markdown(
@@ -102,11 +102,11 @@ st.markdown(
     "**The biases are included.** Row i of Q is token i's query; row j of K is what token j offers to be matched on."
 )
 qkv_titles = [f"{n} = X·W_{n.lower()} + b_{n.lower()}<br>({T} × {dk})" for n in "QKV"]
-chart(matrices([t.q, t.k, t.v], rows, [hdims] * 3, qkv_titles), "qkv")
+chart(heatmaps([t.q, t.k, t.v], rows, qkv_titles, [hdims] * 3, scale="value"), "qkv")
 with st.expander(f"This head's weights W_q, W_k, W_v ({D} × {dk}) and biases ({dk})"):
     w_titles = [f"W_q ({D} × {dk})", f"W_k ({D} × {dk})", f"W_v ({D} × {dk})"]
-    chart(matrices([t.w_q, t.w_k, t.w_v], dims, [hdims] * 3, w_titles, height=520), "w_qkv")
-    chart(matrices([[t.b_q, t.b_k, t.b_v]], ["b_q", "b_k", "b_v"], [hdims], ["biases"]), "b_qkv")
+    chart(heatmaps([t.w_q, t.w_k, t.w_v], dims, w_titles, [hdims] * 3, scale="value", height=520), "w_qkv")
+    chart(heatmaps([[t.b_q, t.b_k, t.b_v]], ["b_q", "b_k", "b_v"], ["biases"], [hdims], scale="value"), "b_qkv")
 
 st.header(f"3 · Scores ({T} × {T})")
 st.markdown(
@@ -114,7 +114,7 @@ st.markdown(
     f"key. Dividing by √d_k = √{dk} = {dk**0.5:.3g} keeps the scores from growing with d_k."
 )
 score_titles = [f"Q·Kᵀ ({T} × {T})", f"Q·Kᵀ / √{dk} ({T} × {T})"]
-chart(matrices([t.scores, t.scaled], rows, [rows] * 2, score_titles), "scores")
+chart(heatmaps([t.scores, t.scaled], rows, score_titles, scale="value"), "scores")
 
 st.header("4 · Masks")
 if t.mask_steps:
@@ -124,10 +124,7 @@ if t.mask_steps:
     )
     mask_titles = [f"after the {m.name} mask<br>({T} × {T})" for m in t.mask_steps]
     steps = t.mask_steps
-    chart(
-        matrices([t.scaled] * len(steps), rows, [rows] * len(steps), mask_titles, [m.total for m in steps]),
-        "masks",
-    )
+    chart(heatmaps([t.scaled] * len(steps), rows, mask_titles, masked=[m.total for m in steps], scale="value"), "masks")
 else:
     st.markdown("No mask is on: every query may attend to every key. Switch one on above to see it here.")
 
@@ -137,13 +134,12 @@ st.markdown(
     "Every row sums to 1 (right-hand column), unless all its keys are masked: then it attends to nothing (0)."
 )
 chart(
-    matrices(
+    heatmaps(
         [t.weights, t.row_sums],
         rows,
-        [rows, ["Σ"]],
         [f"weights ({T} × {T})", f"row sums ({T} × 1)"],
-        [t.mask, None],
-        unit=True,
+        [rows, ["Σ"]],
+        masked=[t.mask, None],
     ),
     "weights",
 )
@@ -171,7 +167,7 @@ st.markdown(
     f"to the layer's output ({T} × {D}): the output is every head's share added up, plus b_o."
 )
 out_titles = [f"weights·V ({T} × {dk})", f"head {head}'s share of the output ({T} × {D})"]
-chart(matrices([t.head_out, t.share], rows, [hdims, dims], out_titles), "head_out")
+chart(heatmaps([t.head_out, t.share], rows, out_titles, [hdims, dims], scale="value"), "head_out")
 
 st.header("7 · All heads together")
 st.markdown(
@@ -184,7 +180,7 @@ chart(pipeline_diagram(boxes, rows[row]), "pipeline")
 st.table(follow_table(boxes), hide_index=True)
 cat_cols = [f"h{h + 1}·d{j}" for h in range(H) for j in range(dk)]
 cat_titles = [f"concatenated heads ({T} × {D})", f"concat·W_o + b_o ({T} × {D})"]
-chart(matrices([t.concat, t.output], rows, [cat_cols, dims], cat_titles), "concat")
+chart(heatmaps([t.concat, t.output], rows, cat_titles, [cat_cols, dims], scale="value"), "concat")
 
 st.header("8 · Positional encoding")
 table = positions_table(run.model)
@@ -197,7 +193,8 @@ else:
         f"({what}; {cfg.max_len} × {D})."
     )
     pos_rows = [str(i) for i in range(len(table))]
-    chart(matrices([table], pos_rows, [dims], [f"positional encoding ({len(table)} × {D})"], height=420), "pe")
+    pe_title = [f"positional encoding ({len(table)} × {D})"]
+    chart(heatmaps([table], pos_rows, pe_title, [dims], scale="value", height=420), "pe")
     flip = analyze(run.model, run.tokenizer, text, replace(masks, positional=nopos))
     both = [t.weights, flip.weights[layer - 1][head - 1]]
     names = ["with positional encoding", "without"] if not nopos else ["without positional encoding", "with"]
@@ -207,7 +204,7 @@ else:
         f"and {'with' if nopos else 'without'} them. Without positions, attention cannot tell word order: "
         "the same word gets the same query and key wherever it stands."
     )
-    chart(attention_maps.attention_grid(both, t.tokens, names, cols=2), "pe_compare")
+    chart(heatmaps(both, rows, names, wrap=2), "pe_compare")
     q, other = flip.pred, "with" if nopos else "without"
     st.caption(f"Prediction {other} positions: **{ui.words.md_escape(run.classes[q])}** ({flip.probs[q]:.0%}).")
 

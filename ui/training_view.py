@@ -69,9 +69,10 @@ def draw_probes(v, prefix, source):
             st.segmented_control("Layer", range(len(layers)), format_func=one_based, key=f"{prefix}_l", wrap=True) or 0
         )
     w = layers[layer]
+    heads = [f"head {h + 1}" for h in range(len(w))]
     fig = memo(
         (source, "probe", epoch, i, layer),
-        lambda: attention_maps.attention_grid(w, v.probe_tokens[i], cols=2, width=style.HALF_WIDTH),
+        lambda: attention_maps.heatmaps(w, style.axis_labels(v.probe_tokens[i]), heads, wrap=2, width=style.HALF_WIDTH),
     )
     st.plotly_chart(fig, key=f"{prefix}_probes", config={"displayModeBar": False})
 

@@ -1,6 +1,6 @@
 """attention.stages: the step-by-step recomputation equals the model's own forward pass, for every mask.
 
-Also the figure builders made for it (matrices, pipeline_diagram): masked cells are
+Also the figure builders made for it (heatmaps, pipeline_diagram): masked cells are
 blank and say "masked", never the fill value.
 """
 
@@ -18,7 +18,7 @@ from attention.core.model import AttentionClassifier, ModelConfig, sinusoidal_ta
 from attention.core.tokenizer import Tokenizer
 from attention.training.checkpoints import load_run
 from attention.viz import style
-from attention.viz.attention_maps import matrices
+from attention.viz.attention_maps import heatmaps
 from attention.viz.diagram import pipeline_diagram
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -188,7 +188,7 @@ def test_worked_row_matches_the_heatmap(masks):
         table = worked_table(w, s.tokens)
         assert [r["key"] for r in table] == [f"{i}:{t}" for i, t in enumerate(s.tokens)] + ["sum"]
         assert table[-1]["weight"] == "1.0000" and table[-1]["exp(s − max)"] == f"{w.total:.4f}"
-        hover = matrices([s.weights], s.tokens, [s.tokens], ["w"], [s.mask]).data[0].customdata[q]
+        hover = heatmaps([s.weights], s.tokens, ["w"], masked=[s.mask]).data[0].customdata[q]
         assert [r["weight"] for r in table[:-1]] == [h if h != "masked" else "0" for h in hover]  # same digits
         assert all(r["score s"] == "masked" for r, k in zip(table, w.masked) if k)
 
@@ -206,10 +206,10 @@ def test_pipeline_boxes_carry_this_models_shapes():
     assert rows[0]["numbers"] == f"[{s.x[2, 0]:.3f}, {s.x[2, 1]:.3f} … (16 numbers)]"
 
 
-def test_matrices_leave_masked_cells_blank_and_hatched():
+def test_heatmaps_leave_masked_cells_blank_and_hatched():
     s = trace(model(), TOK, "the cat sat", Masks(pad_to=4, causal=True), 0, 0)
     labels = style.axis_labels(s.tokens)
-    fig = matrices([s.scaled, s.row_sums], labels, [labels, ["Σ"]], ["scaled (4 × 4)", "sums"], [s.mask, None])
+    fig = heatmaps([s.scaled, s.row_sums], labels, ["scaled (4 × 4)", "sums"], [labels, ["Σ"]], [s.mask, None], "value")
     z = np.asarray(fig.data[0].z, dtype=np.float64)
     assert np.isnan(z[s.mask]).all() and np.isfinite(z[~s.mask]).all()  # never the finfo.min fill value
     assert np.abs(z[~s.mask]).max() < 1e3
@@ -218,5 +218,5 @@ def test_matrices_leave_masked_cells_blank_and_hatched():
     assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].path.startswith("M")  # one hatch path, panel 1
     assert [a.text for a in fig.layout.annotations] == ["scaled (4 × 4)", "sums"]
     assert fig.layout.coloraxis.cmin == -fig.layout.coloraxis.cmax  # symmetric around 0
-    weights = matrices([s.weights], labels, [labels], ["w"], [s.mask], unit=True)
+    weights = heatmaps([s.weights], labels, ["w"], masked=[s.mask])
     assert (weights.layout.coloraxis.cmin, weights.layout.coloraxis.cmax) == (0, 1)

@@ -3,20 +3,26 @@
 import numpy as np
 import pytest
 
-from attention.viz import attention_maps, bar_charts, labelled, line_charts, style
-from attention.viz.attention_maps import matrices
+from attention.viz import bar_charts, labelled, line_charts, style
+from attention.viz.attention_maps import heatmaps
 
 SENTENCE = "the flight was late and the crew was very rude to us so we will never fly with them again".split()
 
 
-def heatmaps(fig):
+def traces(fig):
     return [t for t in fig.data if t.type == "heatmap"]
+
+
+def grid(w, tokens, titles=None, **kw):
+    """Explore's grid of heads: square panels, 4 to a row."""
+    titles = titles or [f"head {h + 1}" for h in range(len(w))]
+    return heatmaps(w, style.axis_labels(tokens), titles, **{"wrap": 4, **kw})
 
 
 def test_grid_has_one_heatmap_per_panel_on_a_shared_scale():
     w = np.random.rand(9, 5, 5).astype(np.float32)
-    fig = attention_maps.attention_grid(w, ["a", "b", "a", "c", "<pad>"])
-    hs = heatmaps(fig)
+    fig = grid(w, ["a", "b", "a", "c", "<pad>"])
+    hs = traces(fig)
     assert len(hs) == 9 and {h.coloraxis for h in hs} == {"coloraxis"}
     assert fig.layout.coloraxis.cmin == 0 and fig.layout.coloraxis.cmax == 1
     assert list(hs[0].x) == ["0:a", "1:b", "2:a", "3:c", "4:<pad>"]  # repeated words stay apart
@@ -29,13 +35,13 @@ def test_grid_has_one_heatmap_per_panel_on_a_shared_scale():
 
 
 def test_grid_for_long_sentences_drops_cell_numbers_and_ticks():
-    fig = attention_maps.attention_grid(np.zeros((2, 60, 60), np.float32), [f"w{i}" for i in range(60)])
-    hs = heatmaps(fig)
+    fig = grid(np.zeros((2, 60, 60), np.float32), [f"w{i}" for i in range(60)])
+    hs = traces(fig)
     assert hs[0].texttemplate is None and fig.layout.xaxis.showticklabels is False
 
 
 def test_grid_diverging_for_differences():
-    fig = attention_maps.attention_grid(np.zeros((1, 3, 3), np.float32), list("abc"), ["head 2"], diverging=True)
+    fig = grid(np.zeros((1, 3, 3), np.float32), list("abc"), ["head 2"], scale="change")
     assert fig.layout.coloraxis.cmin == -1 and fig.layout.coloraxis.colorbar.title.text == "change"
 
 
@@ -49,7 +55,7 @@ def test_cell_font_is_plotlys_automatic_size():
 
 
 def grid_numbers(heads, tokens, **kw):
-    fig = attention_maps.attention_grid(np.full((heads, len(tokens), len(tokens)), 0.5, np.float32), tokens, **kw)
+    fig = grid(np.full((heads, len(tokens), len(tokens)), 0.5, np.float32), tokens, **kw)
     return fig.data[0].texttemplate is not None
 
 
@@ -63,12 +69,12 @@ def grid_numbers(heads, tokens, **kw):
     ],
 )
 def test_grid_writes_weights_only_when_they_fit_the_cells(heads, cols, width, most):
-    assert grid_numbers(heads, SENTENCE[:most], cols=cols, width=width)
-    assert not grid_numbers(heads, SENTENCE[: most + 1], cols=cols, width=width)
+    assert grid_numbers(heads, SENTENCE[:most], wrap=cols, width=width)
+    assert not grid_numbers(heads, SENTENCE[: most + 1], wrap=cols, width=width)
 
 
 def test_grid_numbers_shrink_with_the_cells_and_have_a_page_style_below_the_least_size():
-    fig = attention_maps.attention_grid(np.full((2, 3, 3), 0.5, np.float32), list("abc"))
+    fig = grid(np.full((2, 3, 3), 0.5, np.float32), list("abc"))
     assert fig.data[0].textfont.size is None  # "auto": plotly fits the text to the drawn cell
     assert fig.layout.font.size == style.CELL_FONT  # ... and caps it at the layout font
     assert fig.layout.coloraxis.colorbar.tickfont.size == 12 and fig.layout.hoverlabel.font.size == 12
@@ -78,12 +84,15 @@ def test_grid_numbers_shrink_with_the_cells_and_have_a_page_style_below_the_leas
 def test_stage_matrices_write_values_only_when_they_fit():
     labels = style.axis_labels(SENTENCE[:12])
     ones = np.ones((12, 12), np.float32)
-    fig = matrices([ones, ones], labels, [labels] * 2, ["scores", "scaled"])  # 30 px cells at 1400 px
-    assert fig.data[0].texttemplate == "%{text}" and fig.data[0].text[0][0] == "1.00"
-    wide = matrices([ones * -10, ones], labels, [labels] * 2, ["a", "b"])  # "-10.00": 6 characters
-    assert wide.data[0].texttemplate is None and wide.data[1].texttemplate == "%{text}"
-    assert matrices([np.ones((12, 16))], labels, [list(range(16))], ["q"]).data[0].texttemplate == "%{text}"
-    assert matrices([np.ones((12, 64))], labels, [list(range(64))], ["x"]).data[0].texttemplate is None
+    fig = heatmaps([ones, ones], labels, ["scores", "scaled"], scale="value")  # 30 px cells at 1400 px
+    assert fig.data[0].texttemplate == "%{z:.2f}" and fig.data[0].text is None  # plotly.js formats z
+    wide = heatmaps([ones * -10, ones], labels, ["a", "b"], scale="value")  # "-10.00": 6 characters
+    assert wide.data[0].texttemplate is None and wide.data[1].texttemplate == "%{z:.2f}"
+    assert heatmaps([np.ones((12, 16))], labels, ["q"], [list(range(16))]).data[0].texttemplate == "%{z:.2f}"
+    assert heatmaps([np.ones((12, 64))], labels, ["x"], [list(range(64))]).data[0].texttemplate is None
+    masked = np.eye(12, dtype=bool)
+    one = heatmaps([ones], labels, ["m"], masked=[masked]).data[0]  # masked cells blank: strings, not z
+    assert one.texttemplate == "%{text}" and one.text[0][0] == "" and one.text[0][1] == "1.00"
 
 
 def test_most_confused_by_hand():
