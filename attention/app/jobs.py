@@ -21,7 +21,15 @@ from attention.app import progress as ev
 from attention.app.runstore import save_new_run
 from attention.data.registry import load_dataset
 from attention.data.types import DataError, TextDataset
-from attention.training.loop import TrainConfig, TrainingDiverged, build_model, evaluate, fit, prepare
+from attention.training.loop import (
+    TrainConfig,
+    TrainingDiverged,
+    build_model,
+    final_metrics,
+    final_reports,
+    fit,
+    prepare,
+)
 
 log = logging.getLogger(__name__)
 # One torch thread per training: with two, any other busy process (the server drawing the page, a browser)
@@ -260,19 +268,13 @@ class TrainJob:
             p.t_epoch = now
 
     def _save(self, model, data, dataset, history):
-        """Final metrics (validation from the best epoch's pass, test evaluated once) and the run folder."""
+        """Final metrics (the best epoch's weights are back in the model) and the run folder."""
         p = self.snapshot()
         best = history["best_epoch"]
-        rep_val = p.reports[best - 1]
-        test_loss, _, test_preds = evaluate(model, data.test)
-        rep_test = ev.epoch_report(data.test.labels.tolist(), test_preds, data.classes)
+        reports = final_reports(model, data)
         cfg, heads = self.spec.train, model.cfg.num_heads
         wrong = ev.mistakes(p.val_texts, p.val_labels, p.val_preds[best - 1], data.classes)
-        metrics = dict(
-            val=rep_val.to_dict(p.epochs[best - 1]["val_loss"]),
-            test=rep_test.to_dict(test_loss),
-            misclassified=wrong,
-        )
+        metrics = dict(final_metrics(reports), misclassified=wrong)
         history = dict(history, probes=ev.probes_to_json(p.probe_texts, p.probe_tokens, p.probe_weights))
         note = ev.stop_note(history, p.epochs, p.n_train, cfg.batch_size)
         meta = dict(
@@ -287,7 +289,9 @@ class TrainJob:
         base = f"{dataset.name}-{heads}h"
         path = save_new_run(self.runs_dir, base, model, data.tokenizer, data.classes, meta, history, metrics, own_val)
         state = "stopped" if history["stopped"] == "user" else "done"
-        saved = dict(test_report=rep_test, run_path=str(path), run_name=path.name, message=note, mistakes=wrong)
+        saved = dict(
+            test_report=reports["test"][0], run_path=str(path), run_name=path.name, message=note, mistakes=wrong
+        )
         self._set(state=state, **saved, val_texts=[], val_labels=[], val_preds=[])  # the page needs them no more
 
 

@@ -18,8 +18,7 @@ import torch
 from attention.data.registry import load_dataset
 from attention.training.checkpoints import write_atomic
 from attention.training.experiment_report import EXPERIMENTS_DIR, report, summary, verdicts
-from attention.training.loop import TrainConfig, build_model, evaluate, fit, prepare
-from attention.training.metrics import classification_report
+from attention.training.loop import TrainConfig, build_model, final_reports, fit, prepare
 from attention.training.recipes import model_for
 
 BUDGETS = {  # epochs for each dataset: enough for the best validation epoch of every head count
@@ -36,11 +35,7 @@ def run_one(data, model_kw, cfg: TrainConfig, should_stop=None, on_epoch=None):
     t0 = time.perf_counter()
     hist = fit(model, data, cfg, on_epoch=on_epoch, should_stop=should_stop)
     secs = time.perf_counter() - t0
-    rep = {}
-    for split in ("val", "test"):
-        enc = getattr(data, split)
-        _, _, preds = evaluate(model, enc)
-        rep[split] = classification_report(enc.labels.tolist(), preds.tolist(), data.classes).summary()
+    rep = {split: r.summary() for split, (r, _) in final_reports(model, data).items()}
     epochs = hist["epochs"]
     return dict(
         heads=heads,

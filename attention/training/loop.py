@@ -164,15 +164,20 @@ def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, sh
     return history
 
 
-def final_metrics(model, data: Prepared):
-    """Validation and test reports of a trained model, as JSON-ready dicts."""
+def final_reports(model, data: Prepared):
+    """Validation and test reports of a trained model: {split: (Report, loss)}. Every way of training (command
+    line, Train page, experiment) ends here, so the numbers a run saves are computed one way."""
     out = {}
     for split in ("val", "test"):
         enc = getattr(data, split)
         loss, _, preds = evaluate(model, enc)
-        rep = classification_report(enc.labels.tolist(), preds.tolist(), data.classes)
-        out[split] = rep.to_dict(loss)
+        out[split] = classification_report(enc.labels.tolist(), preds.tolist(), data.classes), loss
     return out
+
+
+def final_metrics(reports):
+    """The final reports as JSON-ready dicts (a run's metrics.json)."""
+    return {split: rep.to_dict(loss) for split, (rep, loss) in reports.items()}
 
 
 def build_model(data: Prepared, model_kw, cfg: TrainConfig) -> AttentionClassifier:
@@ -187,7 +192,7 @@ def train_run(dataset_name, model_kw, cfg: TrainConfig, out, name=None, dataset=
     data = prepare(dataset, cfg)
     model = build_model(data, model_kw, cfg)
     history = fit(model, data, cfg, **events)
-    metrics = final_metrics(model, data)
+    metrics = final_metrics(final_reports(model, data))
     meta = dict(name=name or str(out), dataset=dataset.name, train=asdict(cfg), parameters=model.num_parameters())
     save_run(out, model, data.tokenizer, data.classes, meta, history, metrics)
     return model, data, history, metrics
