@@ -51,8 +51,8 @@ def heatmaps(mats, rows, titles, cols=None, masked=None, scale="weight", wrap=No
     cols = cols or [rows] * len(mats)
     masked = masked or [None] * len(mats)
     top = max([float(np.abs(m if k is None else m[~k]).max(initial=0)) for m, k in zip(mats, masked)] + [1e-6])
-    lines = max(t.count("<br>") + 1 for t in titles)
-    place = _grid(mats, rows, wrap, width, lines) if wrap else _row(mats, rows, cols, width, height, lines)
+    title_px = 24 + 16 * max(t.count("<br>") + 1 for t in titles)  # the top margin: room for the panel titles
+    place = _grid(mats, rows, wrap, width, title_px) if wrap else _row(mats, rows, cols, width, height, title_px)
     data, layout, notes = [], {}, []
     for p, (z, c_labels, title, mask) in enumerate(zip(mats, cols, titles, masked)):
         n = "" if p == 0 else str(p + 1)
@@ -83,7 +83,7 @@ def heatmaps(mats, rows, titles, cols=None, masked=None, scale="weight", wrap=No
     return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
 
 
-def _grid(mats, rows, per_row, width, lines):
+def _grid(mats, rows, per_row, width, top):
     """Square panels, per_row to a row, first row on top; margins fixed to the longest tick label."""
     P, T = len(mats), len(rows)
     per_row = min(per_row, P)
@@ -92,7 +92,6 @@ def _grid(mats, rows, per_row, width, lines):
     gap_px = 40  # room for the next row's title; column labels only under the bottom panels
     chars = max(map(len, map(str, rows))) if T <= TICKS_UP_TO else 0
     left, bottom = min(160, 10 + int(5.5 * chars)), min(160, 10 + int(4.8 * chars))  # 9 px font; keys at -60°
-    top = 24 + 16 * lines
     height = n_rows * side + (n_rows - 1) * gap_px + top + 10 + bottom
     xs, ys = spans([1] * per_row, 0.02), spans([1] * n_rows, gap_px / height)[::-1]
     cell_w = (xs[0][1] - xs[0][0]) * (width - left - COLORBAR_PX) / T
@@ -102,13 +101,12 @@ def _grid(mats, rows, per_row, width, lines):
     return _Place(boxes, [(cell_w, cell_h)] * P, per_row, height, margin, fixed=True)
 
 
-def _row(mats, rows, cols, width, height, lines):
+def _row(mats, rows, cols, width, height, top):
     """One row of panels as wide as their column counts (a 1-column panel stays visible); automargin labels."""
     R = len(rows)
     widths = np.array([max(m.shape[1], R / 8) for m in mats], dtype=np.float64)
     xs = spans(widths, 0.06 if max(len(c) for c in cols) <= TICKS_UP_TO else 0.03)
     height = height or int(min(760, max(150, R * max(9, min(34, 640 / R)) + 130)))
-    top = 24 + 16 * lines
     left = 10 + int(5.5 * max(map(len, map(str, rows)))) if R <= TICKS_UP_TO else 10  # 9 px row labels
     cell_h = (height - top - 10) / R
     cells = [((x1 - x0) * (width - left - COLORBAR_PX) / m.shape[1], cell_h) for (x0, x1), m in zip(xs, mats)]
