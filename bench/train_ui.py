@@ -17,7 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from attention.app.jobs import TORCH_THREADS, JobSpec, Slots, TrainJob  # noqa: E402
+from attention.app import runlog, trainer  # noqa: E402
+from attention.app.trainer import TORCH_THREADS  # noqa: E402
 from attention.training.loop import TrainConfig  # noqa: E402
 from bench import cli as bench_cli  # noqa: E402
 
@@ -52,11 +53,13 @@ def cli(tmp):
 
 
 def job_alone(tmp):
+    """The trainer as a worker runs it, in this process (no engine, no page)."""
+    job_dir = Path(tmp) / "job" / ".jobs" / "bench"
+    trainer.write_spec(job_dir, "tweets", MODEL, CFG, Path(tmp) / "job")
     t0 = time.perf_counter()
-    job = TrainJob(JobSpec("tweets", MODEL, CFG), runs_dir=Path(tmp) / "job", slots=Slots(1)).start()
-    job.join()
+    trainer.train(job_dir)
     wall = time.perf_counter() - t0
-    snap = job.snapshot()
+    snap = runlog.Follower(str(job_dir)).update()
     assert snap.state in ("done", "stopped"), snap.message
     history = json.loads((Path(snap.run_path) / "history.json").read_text())
     return per_epoch(history) + (wall,)
@@ -98,7 +101,7 @@ def main():
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         rows = [("CLI (python -m attention.training.loop, torch default threads)", *cli(tmp))]
-        rows.append((f"Train page's job, no page ({TORCH_THREADS} torch thread)", *job_alone(tmp)))
+        rows.append((f"the trainer a worker runs, no page ({TORCH_THREADS} torch thread)", *job_alone(tmp)))
         sps, epochs, wall, gaps = page(tmp)
         rows.append(("Train page in Chromium (job + live redraws)", sps, epochs, wall))
     print()

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from attention.app import jobs, runstore
+from attention.app import engine, jobs, runstore
 from attention.app.progress import view_of_job, view_of_run
 from attention.data.registry import DATASETS
 from attention.data.types import DataError
@@ -82,9 +82,9 @@ def training_form():
     return spec, *jobs.check(spec)
 
 
-def start(box, spec):
-    """Start this session's job (built from this run's widget values, never a stale copy) and redraw."""
-    box.start(spec)
+def start(spec):
+    """Start this visitor's training (built from this run's widget values, never a stale copy) and redraw."""
+    ss["_job"] = jobs.start(spec)
     for key in ("live_epoch", "live_probe", "live_split", "_live_epoch_last"):
         ss.pop(key, None)
     st.rerun()
@@ -92,27 +92,36 @@ def start(box, spec):
 
 def status(snap, job):
     """One line on where the job is, with the progress bar and the Stop button."""
-    if snap.state == "queued":
-        where = f"number {snap.queue_position} in the queue" if snap.queue_position else "next"
-        st.info(f"Waiting for a free training slot (other sessions are training): you are {where}.")
+    if snap.state == "queued" and snap.notice:
+        st.info(snap.notice)
+    elif snap.state == "queued":
+        where = f"number {snap.queue_position} in the queue" if snap.queue_position > 1 else "next"
+        st.info(f"Waiting for a free worker (other visitors are training): you are {where}.")
     elif snap.state == "loading":
         st.info("Loading the dataset and building the vocabulary…")
     elif snap.state in ("training", "saving"):
         st.progress(snap.fraction, text=snap.progress_text())
     elif snap.state == "failed":
         st.error(snap.message)
+    elif snap.state == "interrupted":
+        st.warning(snap.message)
+        if snap.epochs:
+            st.button("Resume", key="resume_training", on_click=job.resume)
     elif not snap.run_name:
         st.info(snap.message)
     else:
         st.success(f"{snap.message} Saved as **{ui.words.md_escape(snap.run_name)}**.")
         st.link_button("Open this model on Explore", ui.links.explore_link(snap.run_name))
+    if snap.notice and snap.state != "queued":
+        st.warning(snap.notice)
     if snap.active:
         label = "Cancel" if snap.state == "queued" else "Stop"
         st.button(label, key="stop_training", on_click=job.stop)
         if snap.state != "queued":
             st.caption(
                 "Time left assumes every epoch runs; early stopping may end sooner. "
-                "Stop ends training within a batch and saves the best model so far (on screen in about 2 s)."
+                "Stop ends training within a batch and saves the best model so far (on screen in about 2 s). "
+                "Closing this tab does not stop it: the run is saved when it ends."
             )
 
 
@@ -221,8 +230,7 @@ st.caption(
     "and which classes it confuses. Every run is saved and appears in the model picker."
 )
 ui.links.show_notices()
-box = ui.server.job_box()
-job = box.job
+job = ss.get("_job")  # this session's training (jobs.Job): it runs on the engine, the page follows its log
 snap = job.snapshot() if job else None
 ss["_train_watching"] = bool(snap and snap.active)
 if snap and snap.run_name and ss.get("_listed") != job.id:
@@ -236,14 +244,14 @@ with st.expander("New training", expanded=not ss["_train_watching"]):
         st.error(msg)
     for msg in warnings:
         st.warning(msg)
-    running, waiting = jobs.SLOTS.busy()
+    running, waiting, capacity = engine.busy()
     if ss["_train_watching"]:
         st.info("This session is already training: stop it (below) before starting another.")
-    elif running >= jobs.SLOTS.n:
-        st.info(f"The server is training for another session ({waiting} waiting): yours would queue.")
+    elif capacity and running >= capacity:
+        st.info(f"Every worker is training for other visitors ({waiting} waiting): yours would queue.")
     blocked = spec is None or bool(errors) or ss["_train_watching"]
     if st.button("Start training", key="start_training", type="primary", disabled=blocked) and not blocked:
-        start(box, spec)
+        start(spec)
 
 if job is not None:
     st.header("This session's training")

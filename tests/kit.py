@@ -90,3 +90,24 @@ def label(folder):
     from attention.app.runstore import runs_table
 
     return next(r["label"] for r in runs_table() if r["folder"] == folder)
+
+
+# --- a training as a worker runs it, in this process -----------------------------------------------
+
+
+def job_dir(runs_dir, s):
+    """A job folder with this spec written, as jobs.start writes it before handing it to the engine."""
+    from attention.app import jobs, trainer
+
+    path = Path(runs_dir) / jobs.JOBS / f"job{random.randrange(1 << 30):08x}"
+    trainer.write_spec(path, s.dataset, s.model, s.train, runs_dir, s.upload)
+    return path
+
+
+def train_here(runs_dir, s):
+    """Train `s` in this process exactly as a worker would; the Progress the page would read at the end."""
+    from attention.app import runlog, trainer
+
+    path = job_dir(runs_dir, s)
+    trainer.train(path)
+    return runlog.Follower(str(path)).update()

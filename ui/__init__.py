@@ -1,6 +1,6 @@
 """What the pages share, by concern: pages call ui.models.load(...), ui.links.read_url_once(...), and so on.
 
-server    process and session resources (torch threads, the allocator, imports done once, the job box)
+server    process and session resources (torch threads, the allocator, imports done once)
 frame     what surrounds every page (app.py draws it; ensure_router when a page runs without app.py)
 models    which model a page shows: cached runs, the sidebar's picker and summary
 links     the address bar as state: shared links read once, the view written back

@@ -1,4 +1,4 @@
-"""Process and session resources: torch threads, the allocator, imports done once, the job box."""
+"""Process and session resources: torch threads, the allocator, imports done once."""
 
 import gc
 import importlib
@@ -9,10 +9,9 @@ import torch
 
 from attention.app import allocator
 
-# What the Heads lab and Train pages import (pandas, scikit-learn and SciPy: about 140 MB), and torch._dynamo,
-# which the optimizer's first step imports (70 MB): see preload().
+# What the Heads lab and Train pages import (pandas, scikit-learn and SciPy: about 140 MB; Dask's client for the
+# Train page): see preload(). Training itself runs in the engine's worker processes.
 PRELOAD = ("pandas", "pyarrow", "attention.analysis.heads", "attention.app.jobs")
-PRELOAD += ("torch.optim", "torch._dynamo")
 
 
 @st.cache_resource(show_spinner=False)
@@ -20,16 +19,15 @@ def warm_up():
     """One torch thread for the whole process, and one op run so the first request is fast.
 
     On 2 shared cores, two threads wait on each other whenever anything else is busy (another session, a
-    training, the browser): a 32-token forward pass had a p95 of 63-104 ms with two threads, 13 ms with one.
-    A 1 ms switch interval (Python's default is 5 ms) cut the p95 of 12 sessions exploring while one trained
-    from 277 ms to about 190 ms (bench/load.py), with no loss of training speed.
+    training worker, the browser): a 32-token forward pass had a p95 of 63-104 ms with two threads, 13 ms with
+    one. A 1 ms switch interval (Python's default is 5 ms) lets many sessions' script threads take turns sooner.
     """
     allocator.settle()  # large blocks go back to the system when freed (attention/app/allocator.py)
     torch.set_num_threads(1)
-    sys.setswitchinterval(0.001)  # a training thread hands the interpreter to waiting sessions sooner than 5 ms
+    sys.setswitchinterval(0.001)  # a busy session's thread hands the interpreter to waiting ones sooner than 5 ms
     torch.ones(1) @ torch.ones(1)
     gc.collect()  # then freeze what is alive (modules, torch): Python's own collections skip it from now on,
-    gc.freeze()  # so they cost less while a training thread runs (runner.postScriptGC is off in config.toml)
+    gc.freeze()  # so they cost less while sessions run (runner.postScriptGC is off in config.toml)
     return True
 
 
@@ -37,8 +35,8 @@ def warm_up():
 def preload():
     """Import what the other pages need, once per process, after the first page has been drawn.
 
-    Their imports (about 210 MB, PRELOAD) would otherwise land on the first visitor of the Heads lab or the
-    first training, and the server would look as if it kept the memory of whoever came first (bench/memory.py).
+    Their imports (about 140 MB, PRELOAD) would otherwise land on the first visitor of the Heads lab or the
+    Train page, and the server would look as if it kept the memory of whoever came first (bench/memory.py).
     Not in a thread of its own: a module half imported by one thread is seen half-made by another (plotly then
     failed on pandas.Series).
     """
@@ -51,11 +49,3 @@ def preload():
 def session_memory():
     """Made once per session; when the session ends, what it held goes back to the system."""
     return True
-
-
-@st.cache_resource(scope="session", on_release=lambda box: box.release(), show_spinner=False)
-def job_box():
-    """This session's training job holder; when the session ends (tab closed) its job is stopped."""
-    from attention.app.jobs import JobBox
-
-    return JobBox()

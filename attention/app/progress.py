@@ -1,6 +1,6 @@
 """What a training shows about itself: per-epoch reports, probe-sentence attention, mistakes, time left.
 
-Pure functions over arrays and reports, which the training job (attention/app/jobs.py) calls once per
+Pure functions over arrays and reports, which the trainer (attention/app/trainer.py) calls once per
 epoch; Progress, what a running job reports; and View, what the Train page draws for a live job
 (view_of_job) or a saved run (view_of_run). No Streamlit here.
 """
@@ -141,6 +141,9 @@ class Progress:
 
     state: str = "queued"  # queued | loading | training | saving | done | stopped | failed
     message: str = ""  # why it failed, or a note about what was saved
+    notice: str = ""  # what the engine says about a running training (its worker was lost)
+    attempt: int = 0  # 1 = the first; more when a lost worker's training started again
+    resumed_from: int = 0  # the epoch after which the latest attempt went on (0 = from the start)
     queue_position: int = 0
     dataset: str = ""
     classes: list = field(default_factory=list)
@@ -149,7 +152,7 @@ class Progress:
     max_epochs: int = 0
     batch_size: int = 0
     steps: list = field(default_factory=list)  # train loss per step
-    step_times: list = field(default_factory=list)  # monotonic time of every step
+    step_times: list = field(default_factory=list)  # wall-clock time of every step (the worker's time.time())
     epochs: list = field(default_factory=list)  # fit's per-epoch records
     reports: list = field(default_factory=list)  # per epoch, the validation Report
     val_preds: list = field(default_factory=list)  # per epoch, (N,) int array; emptied once saved
@@ -159,7 +162,7 @@ class Progress:
     probe_texts: list = field(default_factory=list)
     probe_tokens: list = field(default_factory=list)
     probe_weights: list = field(default_factory=list)  # per epoch (0 = before training), per probe, per layer
-    t_start: float = 0.0  # training started (monotonic); 0 = not yet
+    t_start: float = 0.0  # training started (wall clock); 0 = not yet
     t_epoch: float = 0.0  # the last epoch ended
     now: float = 0.0  # when the snapshot was taken
     best_epoch: int | None = None

@@ -17,7 +17,7 @@ from attention.core.model import AttentionClassifier, ModelConfig
 from attention.core.tokenizer import Tokenizer
 from attention.data.batching import Encoded, batches, encode
 from attention.data.registry import load_dataset
-from attention.training.checkpoints import save_run
+from attention.training.checkpoints import FitState, save_run
 from attention.training.metrics import classification_report
 
 
@@ -87,21 +87,38 @@ def safer_lr(lr, usual=1e-2):
     return min(lr / 10, usual)
 
 
-def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, should_stop=None, on_eval=None):
+def fit(
+    model,
+    data: Prepared,
+    cfg: TrainConfig,
+    on_step=None,
+    on_epoch=None,
+    should_stop=None,
+    on_eval=None,
+    on_checkpoint=None,
+    resume: FitState | None = None,
+):
     """Train with AdamW and early stopping on validation loss; the best weights are loaded at the end.
 
     on_step(step, loss) after every batch; on_epoch(record) after every epoch;
     should_stop() polled every batch. on_eval(record, preds) gets each epoch's (N,) validation
-    predictions from the same pass that gave val_loss, before on_epoch. Returns the history dict.
-    Raises TrainingDiverged.
+    predictions from the same pass that gave val_loss, before on_epoch. on_checkpoint(FitState) after
+    every whole epoch (not one a stop cut short); fit(..., resume=that state) on a fresh model of the same
+    spec continues from the next epoch and ends with the same weights, bit for bit, as a training never
+    interrupted. Returns the history dict. Raises TrainingDiverged.
     """
     # Long on purpose (as nanoGPT's loop): one epoch reads top to bottom, batches, checks, record, early stop.
     gen = torch.Generator().manual_seed(cfg.seed)  # this training's own: batch order and dropout
     model.use_generator(gen)  # (torch's global generator is shared with every other training in the process)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     history = dict(epochs=[], steps=[], best_epoch=None, stopped="completed", train_config=asdict(cfg))
-    best_loss, best_state, bad_epochs, step = math.inf, None, 0, 0
-    for epoch in range(1, cfg.epochs + 1):
+    best_loss, best_state, bad_epochs, step, first = math.inf, None, 0, 0, 1
+    if resume is not None:  # where the state was taken: weights, AdamW's moments, the generator, the bookkeeping
+        resume.restore(model, opt, gen)
+        history, best_loss, best_state = copy.deepcopy(resume.history), resume.best_loss, resume.best_state
+        bad_epochs, step = resume.bad_epochs, resume.step
+        first = cfg.epochs + 1 if history["stopped"] == "early_stopping" else resume.epoch + 1
+    for epoch in range(first, cfg.epochs + 1):
         model.train()
         t0, seen, correct, total_loss = time.perf_counter(), 0, 0, 0.0
         for ids, kpm, y in batches(data.train, cfg.batch_size, gen):
@@ -156,6 +173,10 @@ def fit(model, data: Prepared, cfg: TrainConfig, on_step=None, on_epoch=None, sh
             break
         if bad_epochs >= cfg.patience and epoch < cfg.epochs:  # at the last epoch it simply finished
             history["stopped"] = "early_stopping"
+        if on_checkpoint:
+            bookkeeping = dict(best_loss=best_loss, best_state=best_state, bad_epochs=bad_epochs, step=step)
+            on_checkpoint(FitState.capture(model, opt, gen, history, epoch=epoch, **bookkeeping))
+        if history["stopped"] == "early_stopping":
             break
     if best_state is not None:
         model.load_state_dict(best_state)

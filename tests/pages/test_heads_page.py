@@ -41,14 +41,12 @@ def test_a_run_trained_on_an_upload_keeps_its_validation_split_privately_and_the
     import zipfile
     from io import BytesIO
 
-    from kit import spec
+    from kit import spec, train_here
 
-    from attention.app import jobs, runstore
+    from attention.app import runstore
     from attention.training import checkpoints
 
-    job = jobs.TrainJob(spec(n=200, epochs=1), runs_dir=runs_dir, slots=jobs.Slots(1)).start()
-    assert job.join(60)
-    snap = job.snapshot()
+    snap = train_here(runs_dir, spec(n=200, epochs=1))
     folder = runs_dir / snap.run_name
     kept = checkpoints.read_validation(folder)
     split = spec(n=200).upload.val

@@ -2,7 +2,6 @@
 
 import json
 import random
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -10,9 +9,10 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 import torch
+from kit import spec, train_here
 from streamlit.testing.v1 import AppTest
 
-from attention.app import jobs, runstore
+from attention.app import engine, jobs, runstore
 from attention.core.model import AttentionClassifier, ModelConfig
 from attention.core.tokenizer import Tokenizer
 from attention.training import checkpoints
@@ -120,7 +120,7 @@ def test_a_tiny_training_ends_with_curves_confusion_matrix_and_table(runs_dir, l
     assert not at.exception
     at = run_until(at, saved)
     assert not at.exception
-    folder = next(runs_dir.iterdir()).name
+    folder = runstore.list_runs(runs_dir)[0].name
     assert folder.startswith("data-2h-") and folder in at.success[0].value.replace("\\", "")
     probe_layers = [s for s in at.segmented_control if s.key == "live_l"]
     assert len(probe_layers) == (layers > 1) and (layers == 1 or probe_layers[0].options == ["1", "2"])
@@ -152,33 +152,28 @@ def test_a_diverging_learning_rate_stops_with_advice(runs_dir):
     at.button(key="start_training").click().run()
     at = run_until(at, lambda a: bool(a.error))
     assert "diverged" in at.error[0].value and "Try a learning rate of 0.01." in at.error[0].value
-    assert list(runs_dir.iterdir()) == []
+    assert runstore.list_runs(runs_dir) == []
 
 
-def test_a_request_beyond_the_cap_waits_in_a_visible_queue(monkeypatch):
-    slots = jobs.Slots(1)
-    monkeypatch.setattr(jobs, "SLOTS", slots)
-    assert slots.acquire("another session", threading.Event())
+def test_a_request_beyond_the_engines_workers_waits_in_a_visible_queue(runs_dir):
+    others = [jobs.start(spec(n=300, epochs=500, seed=i), runs_dir=runs_dir) for i in range(engine.MAX_TRAININGS)]
     try:
+        run_until(train_page(), lambda a: all(j.snapshot().state == "training" for j in others), timeout=60)
         at = upload(train_page(), tiny_csv())
-        assert "training for another session" in texts(at)
+        assert "Every worker is training for other visitors (0 waiting): yours would queue." in texts(at)
         at.button(key="start_training").click().run()
-        at = run_until(at, lambda a: "number 1 in the queue" in texts(a))
+        at = run_until(at, lambda a: "you are next" in texts(a))
         assert at.button(key="stop_training").label == "Cancel"
         at.button(key="stop_training").click().run()
         at = run_until(at, lambda a: "nothing was trained" in texts(a))
     finally:
-        slots.release("another session")
+        for job in others:
+            job.stop()
 
 
 def test_runs_can_be_renamed_downloaded_and_deleted_but_shipped_ones_only_downloaded(runs_dir):
-    job = jobs.TrainJob(
-        jobs.JobSpec("tiny", dict(d_model=16, num_heads=2), jobs.TrainConfig(epochs=1, min_freq=1), tiny_dataset()),
-        runs_dir=runs_dir,
-        slots=jobs.Slots(1),
-    ).start()
-    assert job.join(30)
-    folder = job.snapshot().run_name
+    small = jobs.JobSpec("tiny", dict(d_model=16, num_heads=2), jobs.TrainConfig(epochs=1, min_freq=1), tiny_dataset())
+    folder = train_here(runs_dir, small).run_name
     at = train_page()
     assert runs_table(at)["folder"].iloc[0] == folder  # newest first
     at.selectbox(key="run_pick").set_value(folder).run()

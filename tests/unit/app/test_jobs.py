@@ -1,4 +1,5 @@
-"""The background training job, driven directly on tiny datasets: progress, stop, queue, failures, run folders."""
+"""A training as a worker runs it (attention/app/trainer.py), read back through its event log: progress, stop,
+failures, run folders; and the form's checks. The engine that runs it is tested in tests/engine/."""
 
 import json
 import math
@@ -9,189 +10,156 @@ from io import BytesIO
 
 import pytest
 import torch
-from kit import MODEL, spec, tiny
+from kit import MODEL, job_dir, spec, tiny, train_here
 
-from attention.app import jobs, runstore
 from attention.app import progress as ev
-from attention.app.jobs import JobBox, JobSpec, Slots, TrainJob, check
-from attention.training import checkpoints
+from attention.app import runlog, runstore, trainer
+from attention.app.jobs import JobSpec, check
+from attention.training import checkpoints, prepared
 from attention.training.checkpoints import MODELS_DIR, load_run
 from attention.training.loop import TrainConfig
 
 torch.set_num_threads(1)  # tiny models; leave the second core to whoever else is working
 
 
-def wait_for(job, cond, timeout=30):
-    deadline = time.monotonic() + timeout
+def in_thread(runs_dir, s):
+    """(job folder, thread) of a training running in this process, as on a worker."""
+    path = job_dir(runs_dir, s)
+    thread = threading.Thread(target=trainer.train, args=(path,), daemon=True)
+    thread.start()
+    return path, thread
+
+
+def wait_for(path, cond, timeout=30):
+    follower, deadline = runlog.Follower(str(path)), time.monotonic() + timeout
     while time.monotonic() < deadline:
-        snap = job.snapshot()
-        if cond(snap):
-            return snap
+        p = follower.update()
+        if cond(p):
+            return p
         time.sleep(0.02)
-    raise AssertionError(f"timed out; state {job.snapshot().state}: {job.snapshot().message}")
+    raise AssertionError(f"timed out; state {p.state}: {p.message}")
 
 
-def test_a_job_reports_progress_and_saves_a_loadable_run(tmp_path):
-    job = TrainJob(spec(epochs=4), runs_dir=tmp_path, slots=Slots(1)).start()
-    seen = set()
-    while job.alive:
-        s = job.snapshot()
-        seen.add((s.state, len(s.steps), len(s.epochs)))
+def test_a_training_reports_progress_through_its_log_and_saves_a_loadable_run(tmp_path):
+    path, thread = in_thread(tmp_path, spec(epochs=4))
+    follower, seen = runlog.Follower(str(path)), set()
+    while thread.is_alive():
+        p = follower.update()
+        seen.add((p.state, len(p.steps), len(p.epochs)))
         time.sleep(0.005)
-    snap = job.snapshot()
+    snap = follower.update()
     assert snap.state == "done", snap.message
     assert len(snap.epochs) == 4 and len(snap.reports) == 4
-    assert len(snap.steps) == 4 * snap.steps_per_epoch
+    assert len(snap.steps) == 4 * snap.steps_per_epoch == len(snap.step_times)
     assert len({steps for _, steps, _ in seen}) > 2  # the steps grew while we watched
     assert len(snap.probe_weights) == 5  # before training, then after each epoch
     tokens, weights = snap.probe_tokens[0], snap.probe_weights[-1][0][0]
-    assert weights.shape == (4, len(tokens), len(tokens))
+    assert weights.shape == (4, len(tokens), len(tokens)) and weights.dtype.name == "float32"
     assert snap.fraction == 1.0 and snap.test_report is not None
     run = load_run(tmp_path / snap.run_name)
     assert snap.run_name.startswith("tiny-4h-")
     assert run.meta["name"] == "tiny · 4 heads" and run.model.cfg.num_heads == 4
     assert set(run.metrics) == {"val", "test", "misclassified"}
     assert run.metrics["val"]["confusion"] == snap.reports[snap.best_epoch - 1].confusion.tolist()
+    assert run.metrics["test"]["accuracy"] == snap.test_report.accuracy
     assert len(run.history["probes"]["epochs"]) == 5 and run.history["stopped"] == "completed"
 
 
-def test_a_finished_job_lets_go_of_its_validation_texts_and_keeps_the_mistakes_it_saved(tmp_path):
-    job = TrainJob(spec(epochs=2), runs_dir=tmp_path, slots=Slots(1)).start()
-    live = wait_for(job, lambda s: len(s.epochs) == 1)
+def test_the_log_is_read_from_where_it_stopped_and_a_half_written_line_waits(tmp_path):
+    runlog.append(tmp_path, "begin", dataset="tiny", max_epochs=3, batch_size=16)
+    follower = runlog.Follower(str(tmp_path))
+    assert follower.update().state == "loading"
+    with open(tmp_path / runlog.EVENTS, "a") as f:
+        f.write('{"kind":"steps","t":1,"losses":[0.5],"ti')  # a worker mid-write
+    assert follower.update().steps == []
+    with open(tmp_path / runlog.EVENTS, "a") as f:
+        f.write('mes":[1.0]}\n')
+    assert follower.update().steps == [0.5]
+    runlog.append(tmp_path, "begin", dataset="tiny", max_epochs=3, batch_size=16)  # a lost worker's training again
+    p = follower.update()
+    assert p.steps == [] and p.attempt == 2
+
+
+def test_a_finished_training_lets_go_of_its_validation_texts_and_keeps_the_mistakes_it_saved(tmp_path):
+    path, thread = in_thread(tmp_path, spec(epochs=2))
+    live = wait_for(path, lambda p: len(p.epochs) == 1)
     assert len(live.val_texts) == len(live.val_labels) == 20 and len(live.val_preds) == 1  # the page needs them now
-    assert job.join(60)
-    snap = job.snapshot()
+    thread.join(60)
+    snap = runlog.Follower(str(path)).update()
     assert snap.state == "done" and snap.val_texts == snap.val_labels == snap.val_preds == []
     saved = load_run(tmp_path / snap.run_name).metrics["misclassified"]
     assert snap.mistakes == saved and ev.view_of_job(snap).mistakes == saved
 
 
-def test_stop_ends_the_job_within_a_second_and_keeps_the_best_model(tmp_path):
-    job = TrainJob(spec(n=300, epochs=200), runs_dir=tmp_path, slots=Slots(1)).start()
-    wait_for(job, lambda s: len(s.epochs) >= 2)
+def test_stop_ends_training_within_a_second_and_keeps_the_best_model(tmp_path):
+    path, thread = in_thread(tmp_path, spec(n=300, epochs=200))
+    wait_for(path, lambda p: len(p.epochs) >= 2)
     t0 = time.monotonic()
-    job.stop()
-    assert job.join(1.0), f"still {job.snapshot().state} 1 s after stop"
-    assert time.monotonic() - t0 < 1.0
-    snap = job.snapshot()
+    (path / runlog.STOP).touch()  # what jobs.Job.stop() leaves for the worker
+    thread.join(1.0)
+    assert not thread.is_alive() and time.monotonic() - t0 < 1.0, "still training 1 s after stop"
+    snap = runlog.Follower(str(path)).update()
     assert snap.state == "stopped" and "Stopped by you" in snap.message
     run = load_run(tmp_path / snap.run_name)
     assert run.history["stopped"] == "user" and run.history["best_epoch"] == snap.best_epoch
 
 
 def test_time_left_and_throughput_while_training(tmp_path):
-    job = TrainJob(spec(n=300, epochs=200), runs_dir=tmp_path, slots=Slots(1)).start()
-    snap = wait_for(job, lambda s: len(s.epochs) >= 2)
-    job.stop()
-    job.join(5)
+    path, thread = in_thread(tmp_path, spec(n=300, epochs=200))
+    snap = wait_for(path, lambda p: len(p.epochs) >= 2)
+    (path / runlog.STOP).touch()
+    thread.join(5)
     assert snap.seconds_left() > 0 and snap.samples_per_s() > 0 and 0 < snap.fraction < 1
 
 
-def test_stopped_before_training_saves_nothing(tmp_path):
-    job = TrainJob(spec(), runs_dir=tmp_path, slots=Slots(1))
-    job.stop()
-    job.start().join(10)
-    snap = job.snapshot()
-    assert snap.state == "stopped" and "nothing was saved" in snap.message
-    assert list(tmp_path.iterdir()) == []
+def test_stopped_before_it_started_trains_and_saves_nothing(tmp_path):
+    path = job_dir(tmp_path, spec())
+    (path / runlog.STOP).touch()  # a worker takes a training whose visitor cancelled it while it waited
+    trainer.train(path)
+    assert not (path / runlog.EVENTS).exists() and runstore.list_runs(tmp_path) == []
 
 
 def test_nan_loss_fails_with_an_explanation_and_saves_nothing(tmp_path, monkeypatch):
-    real_fit = jobs.fit
+    real_fit = trainer.fit
 
     def fit_with_inf_weights(model, *args, **kw):
         with torch.no_grad():
             model.head.weight.fill_(math.inf)
         return real_fit(model, *args, **kw)
 
-    monkeypatch.setattr(jobs, "fit", fit_with_inf_weights)
-    job = TrainJob(spec(), runs_dir=tmp_path, slots=Slots(1)).start()
-    job.join(30)
-    snap = job.snapshot()
+    monkeypatch.setattr(trainer, "fit", fit_with_inf_weights)
+    snap = train_here(tmp_path, spec())
     assert snap.state == "failed"
     assert "loss became nan" in snap.message and "Try a learning rate of 0.0002." in snap.message
-    assert "Nothing was saved" in snap.message and list(tmp_path.iterdir()) == []
+    assert "Nothing was saved" in snap.message and runstore.list_runs(tmp_path) == []
 
 
 def test_a_huge_learning_rate_is_stopped_as_diverged(tmp_path):
-    job = TrainJob(spec(n=300, epochs=50, lr=10.0), runs_dir=tmp_path, slots=Slots(1)).start()
-    job.join(30)
-    snap = job.snapshot()
+    snap = train_here(tmp_path, spec(n=300, epochs=50, lr=10.0))
     assert snap.state == "failed", snap.message
     assert "diverged" in snap.message and "Try a learning rate of 0.01." in snap.message  # not 1: "very large"
-    assert len(snap.epochs) < 50 and list(tmp_path.iterdir()) == []
+    assert len(snap.epochs) < 50 and runstore.list_runs(tmp_path) == []
 
 
-def test_bad_upload_style_failure_is_reported(tmp_path, monkeypatch):
+def test_a_dataset_that_fails_to_load_is_reported(tmp_path, monkeypatch):
     def broken(*a, **k):
-        raise jobs.DataError("The synthetic dataset is not available in this version.")
+        raise trainer.DataError("The synthetic dataset is not available in this version.")
 
-    monkeypatch.setattr(jobs, "load_dataset", broken)
-    job = TrainJob(JobSpec("synthetic", MODEL, TrainConfig(epochs=1)), runs_dir=tmp_path, slots=Slots(1)).start()
-    job.join(10)
-    assert job.snapshot().state == "failed" and "not available" in job.snapshot().message
-
-
-def test_queue_position_and_two_jobs_stay_separate(tmp_path):
-    slots = Slots(1)
-    a = TrainJob(spec(n=300, epochs=200), runs_dir=tmp_path, slots=slots).start()
-    wait_for(a, lambda s: s.state == "training")
-    b = TrainJob(spec(classes=("cat", "dog", "fish"), epochs=2), runs_dir=tmp_path, slots=slots).start()
-    c = TrainJob(spec(epochs=1), runs_dir=tmp_path, slots=slots).start()
-    wait_for(c, lambda s: s.queue_position == 2)
-    assert b.snapshot().queue_position == 1 and b.snapshot().state == "queued"
-    c.stop()  # cancelled while queued: nothing trained
-    assert c.join(2) and c.snapshot().state == "stopped" and "nothing was trained" in c.snapshot().message
-    a.stop()
-    assert a.join(5) and b.join(30)
-    sa, sb = a.snapshot(), b.snapshot()
-    assert sb.state == "done" and sa.run_name != sb.run_name
-    assert sa.classes == ["neg", "pos"] and sb.classes == ["cat", "dog", "fish"]
-    assert load_run(tmp_path / sb.run_name).classes == ["cat", "dog", "fish"]
-    assert load_run(tmp_path / sa.run_name).classes == ["neg", "pos"]
+    monkeypatch.setattr(prepared, "load_dataset", broken)
+    snap = train_here(tmp_path, JobSpec("synthetic", MODEL, TrainConfig(epochs=1)))
+    assert snap.state == "failed" and "not available" in snap.message
 
 
-def test_two_slots_train_two_jobs_at_once(tmp_path):
-    slots = Slots(2)
-    a = TrainJob(spec(n=300, epochs=200), runs_dir=tmp_path, slots=slots).start()
-    b = TrainJob(spec(n=300, classes=("x", "y", "z"), epochs=200), runs_dir=tmp_path, slots=slots).start()
-    for job in (a, b):
-        wait_for(job, lambda s: len(s.epochs) >= 1)
-    assert slots.busy() == (2, 0)
-    a.stop()
-    b.stop()
-    assert a.join(5) and b.join(5)
-    assert len(a.snapshot().reports[0].classes) == 2 and len(b.snapshot().reports[0].classes) == 3
-    assert slots.busy() == (0, 0)
+def test_an_unexpected_error_is_reported_not_raised(tmp_path, monkeypatch):
+    monkeypatch.setattr(trainer, "build_model", lambda *a: 1 / 0)
+    snap = train_here(tmp_path, spec())
+    assert snap.state == "failed" and "ZeroDivisionError" in snap.message
 
 
-def test_a_training_beside_another_gives_bit_identical_weights_to_the_same_training_alone(tmp_path):
-    def weights(job):
-        assert job.join(120) and job.snapshot().state == "done", job.snapshot().message
-        return load_run(job.snapshot().run_path).model.state_dict()
-
-    same = lambda: spec(n=400, epochs=3)  # dropout 0.1: every step draws random masks
-    alone = weights(TrainJob(same(), runs_dir=tmp_path / "alone", slots=Slots(1)).start())
-    slots = Slots(2)
-    other = TrainJob(spec(n=400, classes=("x", "y", "z"), epochs=6, seed=7), runs_dir=tmp_path / "b", slots=slots)
-    other.start()
-    wait_for(other, lambda s: len(s.steps) > 0)  # the other one is drawing from its generators already
-    beside = TrainJob(same(), runs_dir=tmp_path / "beside", slots=slots).start()
-    wait_for(beside, lambda s: len(s.steps) > 0 and other.alive)
-    together = weights(beside)
-    other.stop()
-    other.join(30)
-    assert all(torch.equal(alone[k], together[k]) for k in alone)
-
-
-def test_job_box_runs_one_job_and_release_stops_it(tmp_path):
-    box = JobBox()
-    job = box.start(spec(n=300, epochs=200), runs_dir=tmp_path, slots=Slots(1))
-    with pytest.raises(RuntimeError, match="already training"):
-        box.start(spec(), runs_dir=tmp_path, slots=Slots(1))
-    wait_for(job, lambda s: len(s.steps) > 0)
-    box.release()  # what closing the tab does
-    assert job.join(2) and job.snapshot().state == "stopped"
+def test_an_uploads_rows_travel_in_the_job_folder(tmp_path):
+    s = spec(classes=("cat", "dog", "fish"))
+    read = trainer.read_spec(job_dir(tmp_path, s))
+    assert read["upload"] == s.upload and read["train"] == s.train and read["model"] == s.model
 
 
 def test_check_explains_bad_combinations():
@@ -237,9 +205,7 @@ def test_check_warns_when_an_uploads_validation_or_test_split_is_tiny():
 
 @pytest.fixture
 def saved(tmp_path):
-    job = TrainJob(spec(epochs=1), runs_dir=tmp_path, slots=Slots(1)).start()
-    job.join(30)
-    return tmp_path / job.snapshot().run_name
+    return tmp_path / train_here(tmp_path, spec(epochs=1)).run_name
 
 
 def test_run_folders_are_unique_and_never_overwritten(saved, monkeypatch):
@@ -268,7 +234,7 @@ def test_delete_removes_a_run_but_refuses_shipped_models(saved, tmp_path):
     with pytest.raises(PermissionError, match="not a run folder"):
         runstore.delete_run(tmp_path / "nope", runs_dir=tmp_path)
     runstore.delete_run(saved, runs_dir=tmp_path)
-    assert not saved.exists() and list(tmp_path.iterdir()) == []
+    assert not saved.exists() and runstore.list_runs(tmp_path) == []
     assert (shipped / "model.safetensors").exists()
 
 
@@ -288,22 +254,34 @@ def test_runs_table_lists_shipped_and_own_runs_and_flags_broken_ones(saved, tmp_
     assert rows[saved.name]["test_acc"] is not None
     assert "not valid JSON" in rows["broken"]["problem"]
     assert any(r["shipped"] for r in rows.values())
+    assert ".jobs" not in rows  # job folders are never listed as runs
 
 
-def test_slots_serve_in_order():
-    slots, never = Slots(1), threading.Event()
-    assert slots.acquire("a", never)
-    order = []
-    threads = [threading.Thread(target=lambda j=j: (slots.acquire(j, never), order.append(j))) for j in "bc"]
-    threads[0].start()
-    while slots.position("b") != 1:
-        time.sleep(0.01)
-    threads[1].start()
-    while slots.position("c") != 2:
-        time.sleep(0.01)
-    slots.release("a")
-    threads[0].join(2)
-    assert order == ["b"] and slots.position("c") == 1
-    slots.release("b")
-    threads[1].join(2)
-    assert order == ["b", "c"]
+class Killed(BaseException):
+    """A worker process dying: nothing in the trainer catches it."""
+
+
+def test_a_training_whose_worker_was_lost_goes_on_from_its_last_epoch_and_ends_as_if_never_lost(tmp_path, monkeypatch):
+    alone = load_run(tmp_path / train_here(tmp_path, spec(n=300, epochs=5)).run_name).model.state_dict()
+    real_save = trainer.save_fit_state
+
+    def save_then_die_after_epoch_3(folder, state):
+        real_save(folder, state)
+        if state.epoch == 3:
+            runlog.append(folder, "steps", losses=[9.9], times=[0.0])  # a step of epoch 4, then the worker dies
+            raise Killed
+
+    monkeypatch.setattr(trainer, "save_fit_state", save_then_die_after_epoch_3)
+    path = job_dir(tmp_path / "lost", spec(n=300, epochs=5))
+    with pytest.raises(Killed):
+        trainer.train(path)
+    monkeypatch.undo()
+    assert runstore.list_runs(tmp_path / "lost") == []
+    trainer.train(path)  # the engine gives the training to another worker
+    snap = runlog.Follower(str(path)).update()
+    assert snap.state == "done" and snap.attempt == 2 and snap.resumed_from == 3
+    assert [e["epoch"] for e in snap.epochs] == [1, 2, 3, 4, 5] and len(snap.steps) == 5 * snap.steps_per_epoch
+    assert 9.9 not in snap.steps and len(snap.probe_weights) == 6
+    run = load_run(snap.run_path)
+    assert all(torch.equal(alone[k], v) for k, v in run.model.state_dict().items())
+    assert len(run.history["probes"]["epochs"]) == 6 and not list(path.glob("fit_state*"))
