@@ -2,16 +2,14 @@
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 import ui
-from attention.app import engine, jobs, runstore
-from attention.app.progress import view_of_job, view_of_run
+from attention.app import engine, jobs, owners, runstore
+from attention.app.progress import view_of_job
 from attention.data.registry import DATASETS
 from attention.data.types import DataError
 from attention.data.upload import dataset_from_csv
-from attention.training.checkpoints import CheckpointError
 from attention.training.loop import TrainConfig
 
 ui.frame.ensure_router()
@@ -84,7 +82,7 @@ def training_form():
 
 def start(spec):
     """Start this visitor's training (built from this run's widget values, never a stale copy) and redraw."""
-    ss["_job"] = jobs.start(spec)
+    ss["_job"] = jobs.start(spec, ui.visitor.home())
     for key in ("live_epoch", "live_probe", "live_split", "_live_epoch_last"):
         ss.pop(key, None)
     st.rerun()
@@ -153,88 +151,19 @@ def live_epoch(snap, job, column):
         ui.training_view.draw_reports(v, "live", job.id)
 
 
-def runs_section():
-    """Every run on disk, newest first; pick one to see its results, rename, delete or download it."""
-    st.header("Runs")
-    rows = runstore.runs_table()
-    if not rows:
-        st.info("No runs yet.")
-        return
-    df = pd.DataFrame(rows).drop(columns=["path", "shipped", "label"])
-    num = st.column_config.NumberColumn(format="%.3f")
-    st.dataframe(df, hide_index=True, key="runs_table", column_config=dict(test_acc=num, macro_f1=num), height=280)
-    by_folder = {r["folder"]: r for r in rows}
-    label = lambda f: by_folder[f]["label"]
-    pick = st.selectbox(
-        "Run",
-        list(by_folder),
-        index=None,
-        format_func=label,
-        key="run_pick",
-        placeholder="Choose a run to see its results, rename, delete or download it",
-    )
-    if pick:
-        run_details(by_folder[pick])
-
-
-def run_details(row):
-    path = row["path"]
-    c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
-    if row["shipped"]:
-        c1.caption("A shipped model: it can be downloaded but not renamed or deleted.")
-    else:
-        key = f"name_{row['folder']}"
-        c1.text_input("Display name", row["name"], key=key)
-        c2.button("Rename", key="rename_run", on_click=lambda: act(runstore.rename_run, path, ss[key]))
-        with c3.popover("Delete"):
-            st.write(f"Delete {ui.words.md_escape(row['folder'])} for good?")
-            st.button("Yes, delete", key="delete_run", type="primary", on_click=act, args=(runstore.delete_run, path))
-    st.download_button(
-        "Download as zip",
-        lambda: runstore.zip_run(path),
-        f"{row['folder']}.zip",
-        "application/zip",
-        key="download_run",
-        on_click="ignore",
-    )
-    if row["problem"]:
-        st.error(f"This run can't be loaded: {row['problem']}")
-        return
-    try:
-        run = ui.models.get_run(str(path), ui.models.run_mtime(row["folder"]))  # cached: this draws on every rerun
-    except CheckpointError as e:
-        st.error(f"This run can't be loaded: {e}")
-        return
-    st.link_button("Open on Explore", ui.links.explore_link(row["folder"]))
-    if run.meta.get("note"):
-        st.caption(ui.words.md_escape(run.meta["note"]))
-    view = view_of_run(dict(run.meta, classes=run.classes), run.history, run.metrics, row["folder"])
-    ui.training_view.draw_view(view, "run", (row["folder"], row["name"]))
-
-
-def act(fn, *args):
-    """Callback for rename/delete: do it, or keep the refusal to show."""
-    try:
-        fn(*args)
-        ui.models.catalog.clear()
-    except (PermissionError, ValueError, OSError) as e:
-        ss["_runs_error"] = str(e)
-    for key in ("run_pick", "model"):  # pickers show display names: hand them the new ones, or the browser's
-        if ss.get(key) in ui.models.catalog():  # old label no longer matches an option and the next click resets them
-            ss[key] = ss[key]
-
-
 st.title("Train a model")
 st.caption(
     "Choose data and a model, press Start and watch it learn: loss and accuracy, where each head looks, "
     "and which classes it confuses. Every run is saved and appears in the model picker."
 )
 ui.links.show_notices()
-job = ss.get("_job")  # this session's training (jobs.Job): it runs on the engine, the page follows its log
+if ss.get("_job") is None:  # a training this visitor started earlier (another tab, before a reload) goes on here
+    ss["_job"] = jobs.current(ui.visitor.home())
+job = ss.get("_job")  # this visitor's training (jobs.Job): it runs on the engine, the page follows its log
 snap = job.snapshot() if job else None
 ss["_train_watching"] = bool(snap and snap.active)
 if snap and snap.run_name and ss.get("_listed") != job.id:
-    ui.models.catalog.clear()  # the model picker's list is cached for a few seconds: show the new run at once
+    ui.models.refresh()  # the model picker's list is cached for a few seconds: show the new run at once
     ss["_listed"] = job.id
 ss["_train_epochs_drawn"] = len(snap.epochs) if snap else 0
 
@@ -246,19 +175,23 @@ with st.expander("New training", expanded=not ss["_train_watching"]):
         st.warning(msg)
     running, waiting, capacity = engine.busy()
     if ss["_train_watching"]:
-        st.info("This session is already training: stop it (below) before starting another.")
+        st.info("You are already training: stop it (below) before starting another.")
     elif capacity and running >= capacity:
         st.info(f"Every worker is training for other visitors ({waiting} waiting): yours would queue.")
-    blocked = spec is None or bool(errors) or ss["_train_watching"]
+    home = ui.visitor.home()
+    full = owners.over_limit(home, runstore.RUNS_DIR, len(runstore.list_runs(home)))
+    if full:
+        st.warning(full)
+    blocked = spec is None or bool(errors) or ss["_train_watching"] or bool(full)
     if st.button("Start training", key="start_training", type="primary", disabled=blocked) and not blocked:
         start(spec)
 
 if job is not None:
-    st.header("This session's training")
+    st.header("Your training")
     left, right = st.columns(2, gap="large")
     with left:
         st.fragment(run_every=REFRESH if ss["_train_watching"] else None)(live)(job)
     live_epoch(snap, job, right)
 if "_runs_error" in ss:
     st.error(ss.pop("_runs_error"))
-runs_section()
+ui.runs_view.runs_section()

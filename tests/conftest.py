@@ -9,14 +9,16 @@ from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server
 
 @pytest.fixture
 def runs_dir(tmp_path, monkeypatch):
-    """The user's runs go to a fresh folder (not created yet). Test files that need another kind define their own."""
+    """A fresh runs root for the app; returns the test visitor's own folder in it (kit.TESTER), where the app saves
+    and lists their runs."""
+    from kit import tester_home
+
     import ui
     from attention.app import runstore
 
-    path = tmp_path / "runs"
-    monkeypatch.setattr(runstore, "RUNS_DIR", path)
-    ui.models.catalog.clear()  # the model picker's list is cached for a few seconds across tests
-    return path
+    monkeypatch.setattr(runstore, "RUNS_DIR", tmp_path / "runs")
+    ui.models.refresh()  # the model picker's list is cached for a few seconds across tests
+    return tester_home(tmp_path / "runs")
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +46,14 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def home(page, server, server_runs_dir):
+    """The runs folder of the visitor that `page` is (so a test can put runs there before the page opens)."""
+    from kit import visit
+
+    return visit(page.context, server, server_runs_dir)
 
 
 @pytest.fixture

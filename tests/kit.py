@@ -18,17 +18,38 @@ ROOT = Path(__file__).resolve().parent.parent
 APP, TIMEOUT = str(ROOT / "app.py"), 60
 
 
+# AppTest cannot carry the browser's cookie, so the app's visitor in these tests is a logged-in account (AppTest
+# seeds st.user); the browser tests use the anonymous cookie. tests/conftest.py's runs_dir is this account's folder.
+TESTER = dict(is_logged_in=True, sub="tester", email="tester@example.com")
+
+
+def new_app(timeout=TIMEOUT):
+    """The app in AppTest as the test visitor, not run yet."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.user = dict(TESTER)
+    return at
+
+
+def tester_home(runs_root):
+    """The test visitor's runs folder under a runs root."""
+    from attention.app import owners
+
+    return owners.home(owners.account(TESTER["sub"]), runs_root)
+
+
 def app(**params):
     """The app in AppTest with these query parameters, not run yet."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app()
     for k, v in params.items():
         at.query_params[k] = v
     return at
 
 
 def files(path):
-    """{relative name: bytes} of every file under path: 'unchanged on disk' means equal snapshots."""
-    return {str(f.relative_to(path)): f.read_bytes() for f in sorted(Path(path).rglob("*")) if f.is_file()}
+    """{relative name: bytes} of every file under path: 'unchanged on disk' means equal snapshots. The app's own
+    bookkeeping beside a visitor's runs (names starting with a dot: their last visit, job logs) is left out."""
+    found = sorted(f for f in Path(path).rglob("*") if f.is_file())
+    return {str(f.relative_to(path)): f.read_bytes() for f in found if not f.relative_to(path).parts[0][0] == "."}
 
 
 def save_old_run(runs_dir, name="old-run"):
@@ -111,3 +132,13 @@ def train_here(runs_dir, s):
     path = job_dir(runs_dir, s)
     trainer.train(path)
     return runlog.Follower(str(path)).update()
+
+
+def visit(context, server, runs_root):
+    """Give a browser context a visitor cookie, as the app sets one on a first visit; returns their runs folder."""
+    from attention.app import owners
+    from ui.visitor import COOKIE
+
+    vid = owners.new_visitor_id()
+    context.add_cookies([dict(name=COOKIE, value=vid, url=server)])
+    return owners.home(owners.visitor(vid), runs_root)

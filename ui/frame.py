@@ -3,6 +3,7 @@
 import streamlit as st
 
 from attention.viz.style import CELL_TEXT_CSS
+from ui import visitor
 from ui.controls import keep_shared, keep_valid
 from ui.links import read_url_once, show_notices
 from ui.models import chosen_run, model_picker
@@ -38,7 +39,9 @@ def around_page():
     """What every page has: its CSS, the sidebar's model picker, and the settings pages share."""
     # cell numbers too small to read are hidden (style.CELL_TEXT_CSS); a style takes no room on the page
     st.html(f"<style>{CELL_TEXT_CSS}</style>")
+    visitor.remember()
     model_picker()
+    visitor.login_box()
     keep_shared()
 
 

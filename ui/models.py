@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from attention.app import owners, runstore
 from attention.app.results import baseline, load_results
-from attention.app.runstore import list_runs, runs_table
-from attention.training.checkpoints import CheckpointError, load_run
+from attention.app.runstore import list_runs
+from attention.training.checkpoints import MODELS_DIR, CheckpointError, load_run
+from ui import visitor
 from ui.links import notices
 from ui.server import warm_up
 from ui.words import md_escape, trained_masks
@@ -23,8 +25,22 @@ def get_run(path: str, mtime: float):
 
 
 def runs_by_name():
-    """{folder name: path} for the shipped models and the user's runs."""
-    return {p.name: p for p in list_runs()}
+    """{name: path} of what this visitor may open: the shipped models, their own runs, runs shared with them."""
+    return {p.name: p for p in list_runs(MODELS_DIR, visitor.home())} | shared()
+
+
+def shared():
+    """{shared-<token>: path} of the runs this session opened from a share link (read-only)."""
+    return st.session_state.setdefault("_shared", {})
+
+
+def open_shared(name) -> bool:
+    """Remember a share link's run for this session; False if the link is not (or no longer) valid."""
+    path = owners.shared_run(name, runstore.RUNS_DIR)
+    if path is None:
+        return False
+    shared()[name] = path
+    return True
 
 
 def run_mtime(name):
@@ -48,10 +64,21 @@ def load(name):
         return None
 
 
-@st.cache_data(show_spinner=False, ttl=5)
 def catalog():
-    """{folder: row of runs.runs_table()} for every loadable run, the user's newest first, then the shipped ones."""
-    return {r["folder"]: r for r in runs_table() if not r["problem"]}  # a broken run shows on the Train page
+    """{name: row of runs.runs_table()} for every run this visitor can load: their newest first, then runs shared
+    with them, then the shipped ones."""
+    return catalog_of(str(visitor.home()), tuple(sorted((k, str(v)) for k, v in shared().items())))
+
+
+@st.cache_data(show_spinner=False, ttl=5, max_entries=256)
+def catalog_of(home: str, shared: tuple):
+    rows = runstore.runs_table((MODELS_DIR, home), dict(shared))
+    return {r["folder"]: r for r in rows if not r["problem"]}  # a broken run shows on the Train page
+
+
+def refresh():
+    """Forget the cached catalogues: a run was saved, renamed, deleted or shared."""
+    catalog_of.clear()
 
 
 def model_picker():
@@ -63,11 +90,19 @@ def model_picker():
         st.stop()
     if st.session_state.get("model") not in names:
         want = st.query_params.get("model")
+        if want is not None and want not in names and open_shared(want):
+            labels, names = opened(want)
         if want is not None and want not in names:
             notices().append(f"There is no model called “{want}”; showing the default model instead.")
         default = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
         st.session_state["model"] = want if want in names else default
     return st.sidebar.selectbox("Model", names, key="model", format_func=labels.get)
+
+
+def opened(name):
+    """(labels, names) once a share link's run has joined the catalogue."""
+    labels = {folder: row["label"] for folder, row in catalog().items()}
+    return labels, list(labels)
 
 
 def siblings(name):

@@ -7,7 +7,7 @@ import sys
 import streamlit as st
 import torch
 
-from attention.app import allocator
+from attention.app import allocator, owners, runstore
 
 # What the Heads lab and Train pages import (pandas, scikit-learn and SciPy: about 140 MB; Dask's client for the
 # Train page): see preload(). Training itself runs in the engine's worker processes.
@@ -49,3 +49,9 @@ def preload():
 def session_memory():
     """Made once per session; when the session ends, what it held goes back to the system."""
     return True
+
+
+@st.cache_resource(ttl=3600, show_spinner=False)
+def housekeeping():
+    """At most once an hour: anonymous visitors' runs past their keeping time, old job folders, dead share links."""
+    return owners.expire(runstore.RUNS_DIR)

@@ -52,8 +52,9 @@ def _embedded():
     # A training's duration is unknown to Dask until one has run; saying it is long makes adaptive scaling start
     # a worker per waiting training (up to the maximum) instead of queueing every one on the first worker.
     with dask.config.set({"distributed.scheduler.default-task-durations": {PREFIX.rstrip("-"): "1h"}}):
-        scheduler = dict(cls=Scheduler, options=dict(host="127.0.0.1", port=0, dashboard_address=None))
-        opts = dict(nthreads=1, resources={RESOURCE: 1}, memory_limit=0, preload=["attention.app.trainer"])
+        scheduler = dict(cls=Scheduler, options=dict(host="127.0.0.1", port=0, dashboard=False))
+        opts = dict(nthreads=1, resources={RESOURCE: 1}, memory_limit=0, dashboard=False, host="127.0.0.1")
+        opts["preload"] = ["attention.app.trainer"]
         worker = dict(cls=SubprocessWorker, options=dict(worker_class="distributed.Worker", worker_kwargs=opts))
         cluster = SpecCluster(scheduler=scheduler, worker=worker, name="attention")
     cluster.adapt(minimum=0, maximum=MAX_TRAININGS, interval="1s", wait_count=IDLE_S)

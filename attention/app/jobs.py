@@ -87,12 +87,20 @@ def small_splits(ds: TextDataset):
 
 
 def start(spec: JobSpec, runs_dir=None) -> "Job":
-    """Write the job folder and hand the training to the engine; returns the Job to follow."""
+    """Write the job folder (under the owner's runs folder) and hand the training to the engine; the Job to follow."""
     runs_dir = Path(runs_dir or runstore.RUNS_DIR)
     job_dir = runs_dir / JOBS / uuid.uuid4().hex
-    trainer.write_spec(job_dir, spec.dataset, spec.model, spec.train, runs_dir, spec.upload)
+    cache = runstore.RUNS_DIR / trainer.CACHE  # built-in datasets only: shared by every owner
+    trainer.write_spec(job_dir, spec.dataset, spec.model, spec.train, runs_dir, spec.upload, cache)
     engine.submit(job_dir)
     return Job(job_dir)
+
+
+def current(runs_dir) -> "Job | None":
+    """The owner's latest training if it has not ended: a reloaded tab, or a second one, follows it again."""
+    folders = [p for p in (Path(runs_dir) / JOBS).glob("*") if (p / runlog.SPEC).is_file()]
+    latest = max(folders, key=lambda p: (p / runlog.SPEC).stat().st_mtime, default=None)
+    return Job(latest) if latest is not None and not runlog.ended(latest) else None
 
 
 class Job:
@@ -121,7 +129,8 @@ class Job:
     def _engine_says(self, p, q):
         """A waiting training's place; a running one whose worker was lost, or that the engine no longer has."""
         state = q["tasks"].get(engine.PREFIX + self.id)
-        if state is None and time.time() - runlog.last_written(self.dir) > STARTING_S:
+        quiet = time.time() - runlog.last_written(self.dir) > STARTING_S  # a running trainer writes every 0.25 s
+        if state is None and quiet:
             p.state = "interrupted"  # not the follower's state: a resumed training's log goes on
             p.message = "This training was interrupted (the server or its workers restarted)" + (
                 f" after epoch {len(p.epochs)}. Resume it to go on from there." if p.epochs else ". Start it again."
@@ -129,7 +138,7 @@ class Job:
         elif p.state == "queued":
             p.queue_position = engine.place(q, self.id)
             p.notice = "" if q["capacity"] else "Starting a worker for this training (a few seconds)…"
-        elif state == "no-worker" or (state in engine.WAITING and p.attempt):
+        elif state == "no-worker" or (state in engine.WAITING and p.attempt and quiet):
             p.notice = f"The worker training this was lost. It will go on {after(p)} once a worker is free."
         elif p.attempt > 1:
             p.notice = f"A worker training this was lost; training went on {after(p)}."

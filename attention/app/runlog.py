@@ -56,6 +56,17 @@ def begun(job_dir):
         return False
 
 
+def ended(job_dir):
+    """Is the last thing in the job's log its end?"""
+    try:
+        with open(Path(job_dir) / EVENTS, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 65536))
+            lines = f.read().rstrip(b"\n").rsplit(b"\n", 1)
+    except FileNotFoundError:
+        return False
+    return lines[-1].startswith(b'{"kind":"end"')
+
+
 def last_written(job_dir):
     """When the job folder's log (or its spec, before any event) was last written: wall-clock seconds."""
     for name in (EVENTS, SPEC):

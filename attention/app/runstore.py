@@ -101,29 +101,35 @@ def zip_run(path) -> bytes:
     return buf.getvalue()
 
 
-def runs_table(dirs=None):
-    """One row per run folder, the user's newest first, then the shipped ones; unreadable runs say why."""
-    rows = []
-    for p in list_runs(*(dirs or (MODELS_DIR, RUNS_DIR))):
-        row = dict(folder=p.name, name=p.name, dataset="?", **dict.fromkeys(("heads", "layers", "d_model")))
-        row.update(test_acc=None, macro_f1=None, created="", ended="", shipped=is_shipped(p), problem="", path=str(p))
-        try:
-            c = read_config(p)
-            row.update(name=c.get("name", p.name), dataset=c.get("dataset", "?"), heads=c["model"]["num_heads"])
-            row.update(layers=c["model"].get("num_layers", 1), d_model=c["model"]["d_model"])
-            row.update(created=c.get("created", ""), ended=c.get("note", ""))
-            test = read_json(p / "metrics.json").get("test", {})
-            row.update(test_acc=test.get("accuracy"), macro_f1=test.get("macro_f1"))
-        except (CheckpointError, KeyError, TypeError, OSError, ValueError) as e:
-            row["problem"] = row["problem"] or str(e)
-        rows.append(row)
-    own = sorted((r for r in rows if not r["shipped"]), key=lambda r: (r["created"], r["folder"]), reverse=True)
-    rows = own + [r for r in rows if r["shipped"]]
+def runs_table(dirs=None, shared=None):
+    """One row per run folder, the user's newest first, then any opened from a share link ({name: path}), then
+    the shipped ones; unreadable runs say why."""
+    rows = [run_row(p) for p in list_runs(*(dirs or (MODELS_DIR, RUNS_DIR)))]
+    rows += [dict(run_row(Path(path)), folder=name, shared=True) for name, path in (shared or {}).items()]
+    own = sorted((r for r in rows if not (r["shipped"] or r["shared"])), key=lambda r: (r["created"], r["folder"]))
+    rows = own[::-1] + [r for r in rows if r["shared"]] + [r for r in rows if r["shipped"]]
     labels = [run_label(r) for r in rows]
     twice = {lab for lab, n in Counter(labels).items() if n > 1}  # same name, minute and accuracy: add the folder
     for r, lab in zip(rows, labels):
         r["label"] = f"{lab} · {r['folder']}" if lab in twice else lab
     return rows
+
+
+def run_row(p: Path):
+    """What the runs table and the model picker say of one run folder ('problem' if it can't be read)."""
+    row = dict(folder=p.name, name=p.name, dataset="?", **dict.fromkeys(("heads", "layers", "d_model")))
+    row.update(test_acc=None, macro_f1=None, created="", ended="", shipped=is_shipped(p), shared=False)
+    row.update(link="", problem="", path=str(p))
+    try:
+        c = read_config(p)
+        row.update(name=c.get("name", p.name), dataset=c.get("dataset", "?"), heads=c["model"]["num_heads"])
+        row.update(layers=c["model"].get("num_layers", 1), d_model=c["model"]["d_model"])
+        row.update(created=c.get("created", ""), ended=c.get("note", ""), link=c.get("share", ""))
+        test = read_json(p / "metrics.json").get("test", {})
+        row.update(test_acc=test.get("accuracy"), macro_f1=test.get("macro_f1"))
+    except (CheckpointError, KeyError, TypeError, OSError, ValueError) as e:
+        row["problem"] = row["problem"] or str(e)
+    return row
 
 
 def run_label(row):
@@ -142,4 +148,5 @@ def run_label(row):
     if row["test_acc"] is not None:
         parts.append(f"{row['test_acc']:.1%} test")
     parts.append("" if row["shipped"] else row["created"][5:16])  # a shipped model: its name says enough
+    parts.append("shared with you" if row.get("shared") else "")
     return " · ".join(p for p in parts if p)

@@ -27,12 +27,14 @@ log = logging.getLogger(__name__)
 # makes OpenMP threads wait on each other and training ran 3-5x slower here; with one it did not slow down.
 TORCH_THREADS = 1
 FLUSH_STEPS = 0.25  # seconds between appends of step losses: a page redraws every 0.5 s
-CACHE = ".cache"  # prepared built-in datasets, under the runs folder (shared by every worker)
+CACHE = ".cache"  # prepared built-in datasets, under the runs folder (every worker shares it)
 
 
-def write_spec(job_dir, dataset, model, train: TrainConfig, runs_dir, upload: TextDataset | None = None):
-    """The job folder's spec.json: what to train and where to save it; an upload's rows go in with it."""
-    spec = dict(dataset=dataset, model=model, train=asdict(train), runs_dir=str(runs_dir))
+def write_spec(job_dir, dataset, model, train: TrainConfig, runs_dir, upload: TextDataset | None = None, cache=None):
+    """The job folder's spec.json: what to train, where to save it, where prepared datasets are cached; an upload's
+    rows go in with it."""
+    cache = str(cache or Path(runs_dir) / CACHE)
+    spec = dict(dataset=dataset, model=model, train=asdict(train), runs_dir=str(runs_dir), cache=cache)
     if upload is not None:
         splits = {k: asdict(getattr(upload, k)) for k in ("train", "val", "test")}
         spec["upload"] = dict(name=upload.name, classes=list(upload.classes), description=upload.description, **splits)
@@ -74,7 +76,7 @@ def end(job_dir, state, message, **saved):
 def _train(job_dir, spec):
     cfg = spec["train"]
     torch.set_num_threads(TORCH_THREADS)
-    dataset, data = load_prepared(spec["dataset"], cfg, Path(spec["runs_dir"]) / CACHE, spec.get("upload"))
+    dataset, data = load_prepared(spec["dataset"], cfg, spec["cache"], spec.get("upload"))
     model = build_model(data, spec["model"], cfg)  # as training.loop.train_run: same spec, same model
     state = resume_state(job_dir, model)
     sizes = dict(dataset=spec["dataset"], max_epochs=cfg.epochs, batch_size=cfg.batch_size)

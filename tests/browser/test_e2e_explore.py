@@ -3,7 +3,7 @@
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from kit import label
+from kit import label, visit
 from playwright.sync_api import expect
 
 from tools.browser import GRIDS_JS
@@ -103,8 +103,8 @@ HIDDEN_OPTIONS_JS = """() => [...document.querySelectorAll('[data-testid=stButto
 
 @pytest.mark.parametrize("width", [1400, 390])
 def test_every_option_of_a_big_model_is_on_screen_without_scrolling_sideways(browser, server, server_runs_dir, width):
-    big_model(server_runs_dir)
     page = browser.new_context(viewport={"width": width, "height": 1000}).new_page()
+    big_model(visit(page.context, server, server_runs_dir))
     try:
         for _ in range(10):  # the server lists runs from a cache of a few seconds: a run made just now may wait
             open_app(page, server, model="big-4x16", text="the flight was not good at all", pad=12)

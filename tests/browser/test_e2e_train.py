@@ -169,10 +169,10 @@ def test_a_number_outside_its_range_disables_start_and_names_the_field(page, ser
     expect(start).to_be_enabled()
 
 
-def test_a_renamed_run_keeps_its_panel_open_and_shows_its_new_name_everywhere(page, server, server_runs_dir):
+def test_a_renamed_run_keeps_its_panel_open_and_shows_its_new_name_everywhere(page, server, home):
     from kit import save_old_run
 
-    save_old_run(server_runs_dir, "rename-me")
+    save_old_run(home, "rename-me")
     open_train(page, server)
     page.get_by_role("combobox", name="Run").click()
     page.keyboard.type("rename-me")  # the list shows only its first options: filter, as a person would

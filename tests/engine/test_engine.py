@@ -7,7 +7,7 @@ import sys
 import time
 
 import torch
-from conftest import ROOT, wait
+from cluster import ROOT, wait
 from kit import files, save_old_run, spec
 
 from attention.app import engine, jobs, runlog

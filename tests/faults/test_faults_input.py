@@ -10,11 +10,10 @@ import io
 import json
 import random
 import zipfile
-from pathlib import Path
 
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
+from kit import new_app
 
 import ui
 from attention.app import runstore
@@ -25,16 +24,10 @@ from attention.data.upload import dataset_from_csv
 from attention.training import checkpoints
 from attention.viz.style import plain_labels
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-TIMEOUT = 60
 torch.set_num_threads(1)
 
 
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(runstore, "RUNS_DIR", tmp_path)
-    ui.models.catalog.clear()  # the model picker's list is cached for a few seconds across tests
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("runs_dir")  # a fresh runs folder for every case (tests/conftest.py)
 
 
 def shown(at, *kinds):
@@ -90,7 +83,7 @@ TOKENS = {  # what the heatmap axis must show for some of them (typed order, inv
 
 @pytest.mark.parametrize("case, text, kind, fragment", SENTENCES, ids=[s[0] for s in SENTENCES])
 def test_a_bad_sentence_gets_a_clear_message_and_the_page_keeps_working(case, text, kind, fragment):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app()
     at.query_params["model"] = "tweets-4h"
     at.run()
     at.text_input(key="text").set_value(text).run()  # typed or pasted: no 5,000-character cap of the URL
@@ -178,13 +171,17 @@ PAGE_UPLOADS = ["empty file", "malformed: quote never closed", "duplicate column
 @pytest.mark.parametrize("case", PAGE_UPLOADS)
 def test_the_train_page_explains_a_bad_upload_then_takes_a_good_one(case, runs_dir):
     data, fragment = {u[0]: u[1:] for u in UPLOADS}[case]
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run().switch_page("pages/train.py").run()
+    at = new_app().run().switch_page("pages/train.py").run()
     at.selectbox(key="t_dataset").set_value("upload").run()
     at.file_uploader[0].upload("bad.csv", data, "text/csv")
     at.run()
     assert not at.exception
     assert "nothing will be trained" in at.error[0].value and fragment in at.error[0].value
-    assert at.button(key="start_training").disabled and list(runs_dir.iterdir()) == []
+    assert (
+        at.button(key="start_training").disabled
+        and runstore.list_runs(runs_dir) == []
+        and not (runs_dir / ".jobs").exists()
+    )
     at.file_uploader[0].upload("good.csv", good_csv(), "text/csv")  # the page still works
     at.run()
     assert not at.exception and not at.error and not at.button(key="start_training").disabled
@@ -197,7 +194,7 @@ def test_html_class_names_show_as_text_on_explore(runs_dir):
     torch.manual_seed(0)
     model = AttentionClassifier(ModelConfig(vocab_size=len(tok), num_classes=2, d_model=16, num_heads=2))
     checkpoints.save_run(runs_dir / "html", model, tok, classes, dict(dataset="upload"))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app()
     at.query_params["model"], at.query_params["text"] = "html", "good film"
     at.run()
     assert not at.exception and no_raw_html(at)

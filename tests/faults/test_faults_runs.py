@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from kit import APP, TIMEOUT, files, save_old_run
-from streamlit.testing.v1 import AppTest
+from kit import files, new_app, save_old_run
 
 from attention.training.checkpoints import CheckpointError, load_run
 
@@ -118,7 +117,7 @@ PAGES = [  # a broken run picked in the app: id, what Explore says
 def test_a_broken_run_shows_its_reason_on_explore_and_train_and_the_app_keeps_working(case, message, runs_dir):
     DAMAGE[case](save_old_run(runs_dir, "broken"))
     before = files(runs_dir)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app()
     at.query_params["model"], at.query_params["text"] = "broken", "good film"
     at.run()
     assert not at.exception

@@ -14,8 +14,7 @@ import time
 
 import pytest
 import torch
-from kit import APP, ROOT, TIMEOUT, files, job_dir, save_old_run, spec, train_here
-from streamlit.testing.v1 import AppTest
+from kit import ROOT, files, job_dir, new_app, save_old_run, spec, train_here
 
 from attention.app import runlog, trainer
 from attention.app.runstore import list_runs
@@ -112,7 +111,7 @@ def test_a_training_that_goes_wrong_says_why_keeps_old_runs_and_can_be_retried(
 
 
 def test_the_train_page_will_not_start_a_second_training_in_the_same_session(runs_dir):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run().switch_page("pages/train.py").run()
+    at = new_app().run().switch_page("pages/train.py").run()
     at.selectbox(key="t_dataset").set_value("synthetic").run()
     at.number_input(key="t_epochs").set_value(500).run()
     at.button(key="start_training").click().run()
@@ -179,7 +178,7 @@ def test_a_server_killed_mid_way_keeps_finished_runs_and_never_shows_a_half_writ
     assert [p.name for p in list_runs(runs_dir)] == ["old-run"] and files(old) == before
     assert load_run(old).classes == ["neg", "pos"]
     assert any(p.name.startswith(".old-run.") or p.name.startswith(".tiny-4h-") for p in runs_dir.iterdir()) == leftover
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run().switch_page("pages/train.py").run()  # after restart
+    at = new_app().run().switch_page("pages/train.py").run()  # after restart
     assert not at.exception
     table = next(d.value for d in at.dataframe if "folder" in d.value.columns)
     own = table[~table["folder"].isin([p.name for p in checkpoints.MODELS_DIR.iterdir()])]

@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
+from kit import new_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_lab(model):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = new_app(timeout=120)
     at.query_params["model"] = model
     at.run()
     return at.switch_page("pages/heads.py").run()

@@ -112,9 +112,7 @@ def test_html_in_the_sentence_is_text():
     )  # escaped Markdown, shown as typed
 
 
-def test_a_later_layer_takes_the_previous_layers_output(tmp_path, monkeypatch):
-    import attention.app.runstore
-    import ui
+def test_a_later_layer_takes_the_previous_layers_output(runs_dir):
     from attention.core.model import AttentionClassifier, ModelConfig
     from attention.core.tokenizer import Tokenizer
     from attention.training.checkpoints import save_run
@@ -122,17 +120,12 @@ def test_a_later_layer_takes_the_previous_layers_output(tmp_path, monkeypatch):
     tok = Tokenizer.build(["the cat sat on the mat"], min_freq=1)
     torch.manual_seed(0)
     cfg = ModelConfig(vocab_size=len(tok), num_classes=2, d_model=8, num_heads=2, num_layers=2, max_len=8, d_ff=16)
-    save_run(tmp_path / "tiny-2l", AttentionClassifier(cfg).eval(), tok, ["a", "b"], dict(dataset="tiny"))
-    monkeypatch.setattr(attention.app.runstore, "RUNS_DIR", tmp_path)
-    ui.models.catalog.clear()
-    try:
-        at = inside(model="tiny-2l", text="the cat sat", layer="2", head="2")
-        assert not at.exception
-        assert at.header[0].value == "1 · The input to layer 2: X (3 × 8)"
-        assert any("layer 1's output" in m.value for m in at.markdown)
-        assert "Layer 2 output" in json.dumps(charts(at))
-    finally:
-        ui.models.catalog.clear()
+    save_run(runs_dir / "tiny-2l", AttentionClassifier(cfg).eval(), tok, ["a", "b"], dict(dataset="tiny"))
+    at = inside(model="tiny-2l", text="the cat sat", layer="2", head="2")
+    assert not at.exception
+    assert at.header[0].value == "1 · The input to layer 2: X (3 × 8)"
+    assert any("layer 1's output" in m.value for m in at.markdown)
+    assert "Layer 2 output" in json.dumps(charts(at))
 
 
 def test_from_explore_the_sentence_and_masks_come_along_and_each_link_is_read():

@@ -3,35 +3,27 @@
 import json
 import random
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
 import pytest
 import torch
-from kit import spec, train_here
-from streamlit.testing.v1 import AppTest
+from kit import new_app, spec, train_here
 
-from attention.app import engine, jobs, runstore
+from attention.app import engine, jobs, owners, runstore
 from attention.core.model import AttentionClassifier, ModelConfig
 from attention.core.tokenizer import Tokenizer
 from attention.training import checkpoints
 from attention.training.metrics import classification_report
 
-TIMEOUT = 60
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 torch.set_num_threads(1)
 
 
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    """Runs saved by these tests go to a temporary folder, never the repository's runs/."""
-    monkeypatch.setattr(runstore, "RUNS_DIR", tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("runs_dir")  # runs saved here go to a temporary folder (tests/conftest.py)
 
 
 def train_page():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = new_app().run()
     return at.switch_page("pages/train.py").run()
 
 
@@ -106,7 +98,7 @@ def test_a_bad_upload_says_what_is_wrong_and_trains_nothing(case, runs_dir):
     assert not at.exception
     assert message in at.error[0].value and "nothing will be trained" in at.error[0].value
     assert at.button(key="start_training").disabled
-    assert list(runs_dir.iterdir()) == []
+    assert runstore.list_runs(runs_dir) == [] and not (runs_dir / ".jobs").exists()
 
 
 @pytest.mark.parametrize("layers", [1, 2])
@@ -155,8 +147,9 @@ def test_a_diverging_learning_rate_stops_with_advice(runs_dir):
     assert runstore.list_runs(runs_dir) == []
 
 
-def test_a_request_beyond_the_engines_workers_waits_in_a_visible_queue(runs_dir):
-    others = [jobs.start(spec(n=300, epochs=500, seed=i), runs_dir=runs_dir) for i in range(engine.MAX_TRAININGS)]
+def test_a_request_beyond_the_engines_workers_waits_in_a_visible_queue():
+    elsewhere = owners.home(owners.account("another visitor"), runstore.RUNS_DIR)
+    others = [jobs.start(spec(n=300, epochs=500, seed=i), elsewhere) for i in range(engine.MAX_TRAININGS)]
     try:
         run_until(train_page(), lambda a: all(j.snapshot().state == "training" for j in others), timeout=60)
         at = upload(train_page(), tiny_csv())
