@@ -21,8 +21,11 @@ def sentence(rng, previous=None):
             return words
 
 
-def progress(text, finished, seconds, out):
-    """Update the training numbers from the progress line's text ("… (3 done) … 7,819 samples/s")."""
+def progress(text, finished, seconds, out, saved=""):
+    """Update the training numbers from the progress line's text ("… (3 done) … 7,819 samples/s"); `saved` is the
+    success line that names the run ("… Saved as **synthetic-4h-…**.")."""
+    if m := re.search(r"Saved as \*\*([\w.-]+)\*\*", saved):
+        out["run"] = m[1]
     if m := re.search(r"\((\d+) done\)", text):
         out["done"] = int(m[1])
     if m := re.search(r"([\d,]+) samples/s", text):
@@ -31,7 +34,7 @@ def progress(text, finished, seconds, out):
 
 
 def read_history(runs_dir, out):
-    """Once finished, the epochs and mean samples/s the saved run's history holds."""
-    for history in Path(runs_dir).glob("*/history.json") if out["finished"] else []:
+    """Once finished, the epochs and mean samples/s the saved run's history holds (the run named on the page)."""
+    for history in Path(runs_dir).glob(f"*/{out.get('run', '-')}/history.json") if out["finished"] else []:
         epochs = [e for e in json.loads(history.read_text())["epochs"] if not e.get("partial")]
         out.update(done=len(epochs), samples_per_s=sum(e["samples_per_s"] for e in epochs) / max(len(epochs), 1))

@@ -86,7 +86,8 @@ async def ws_train(session, runs_dir, st, args, stop_at, out):
         while True:
             st.errors.update(run.errors)
             old, text = text, ([""] + [bar.text for bar in run.of("progress")])[-1]  # a chain of runs: the last
-            progress(text, any("Saved as" in a.body for a in run.of("alert")), time.perf_counter() - t0, out)
+            saved = " ".join(a.body for a in run.of("alert") if "Saved as" in a.body)
+            progress(text, bool(saved), time.perf_counter() - t0, out, saved)
             if text != old or out["finished"]:
                 note("training:", text or ("finished" if out["finished"] else ""))
             if out["finished"] or not session.auto or time.perf_counter() >= stop_at:

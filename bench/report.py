@@ -71,6 +71,12 @@ def grown(memory):
     return None if memory is None else memory["after_mb"] - memory["start_mb"]
 
 
+def together(serve, ui):
+    """The whole app with 5 sessions and one training: the server (bench/serve.py) and a worker (bench/train_ui.py)."""
+    five, worker = get(serve, "rss_5_sessions_mb"), get(ui, "memory_mb", "worker_training")
+    return None if five is None or worker is None else five + worker
+
+
 def slowest_stop(stops):
     return max((statistics.median(r["times"]) for r in stops), default=None) if stops else None
 
@@ -88,8 +94,10 @@ def targets(results):
         ("Cold start: launch -> prediction and heatmaps", "<= 5 s", get(serve, "cold_start_ready_s"), 5, "{:.1f} s"),
         ("Server RSS, 1 session", "<= 500 MB", get(serve, "rss_1_session_mb"), 500, "{:.0f} MB"),
         ("Server RSS, 5 sessions", "<= 690 MB", get(serve, "rss_5_sessions_mb"), 690, "{:.0f} MB"),
-        ("Load test errors", "0", get(load, "errors"), 0, "{}", f"{get(load, 'sessions')} sessions + 1 training"),
-        ("Load test p95 / single-user p95", "<= 2x", get(load, "p95_ratio"), 2, "{:.2f}x"),
+        ("Load test errors", "0", get(load, "errors"), 0, "{}", f"{get(load, 'sessions')} sessions + 2 trainings"),
+        ("Load test p95 / single-user p95, while 2 train", "<= 1.5x", get(load, "p95_ratio"), 1.5, "{:.2f}x"),
+        ("Train page: Start -> first curve point", "<= 2 s", get(ui, "first_point_s"), 2, "{:.2f} s"),
+        ("Server RSS with 5 sessions + a training worker's", "<= 690 MB", together(serve, ui), 690, "{:.0f} MB"),
         ("Server RSS after 20 sessions + 5 trainings, minus at start", "<= 100 MB", grown(mem), 100, "{:+.0f} MB"),
         ("Stop: click -> saved, slowest model (median)", "<= 2 s", slowest_stop(results.get("stop")), 2, "{:.1f} s"),
     ]
@@ -97,9 +105,10 @@ def targets(results):
     for target, goal, value, limit, fmt, *detail in rows:
         measured = "not measured" if value is None else fmt.format(value) + (f" ({detail[0]})" if detail else "")
         out.append((target, goal, measured, None if value is None else value <= limit))
-    page = get(ui, "page_vs_cli")  # the one target where more is better
+    page = get(ui, "page_vs_same_threads")  # the one target where more is better
     measured = "not measured" if page is None else f"{page:.2f}x ({get(ui, 'page', 'samples_per_s'):,.0f} samples/s)"
-    out.append(("Training on the Train page vs the CLI, samples/s", ">= 0.9x", measured, page and page >= 0.9))
+    target = "Training on the Train page vs the CLI with the same threads, samples/s"
+    out.append((target, ">= 0.95x", measured, page and page >= 0.95))
     return out
 
 

@@ -1,10 +1,11 @@
-"""Training through the Train page versus the CLI: samples/s, end-to-end time, and the page's redraw rate.
+"""Training through the Train page versus the CLI: samples/s, Start -> first curve point, memory, redraw rate.
 
-python bench/train_ui.py     # tweets, 4 heads, the page's defaults (6 epochs at most); about 3 minutes
+python bench/train_ui.py     # tweets, 4 heads, the page's defaults (6 epochs at most); about 4 minutes
 python bench/train_ui.py --json out.json   # also write the numbers
 
-Runs one thing at a time (the machine has 2 cores): the CLI in a subprocess, the page's job in
-this process without a page, then the real page (its own streamlit server, driven by Chromium).
+Runs one thing at a time (the machine has 2 cores): the CLI in a subprocess (with torch's default threads, and
+with one thread, as a worker trains), the trainer in this process without engine or page, then the real page
+(its own streamlit server, whose embedded Dask cluster trains on a worker process, driven by Chromium).
 """
 
 import json
@@ -21,6 +22,7 @@ from attention.app import runlog, trainer  # noqa: E402
 from attention.app.trainer import TORCH_THREADS  # noqa: E402
 from attention.training.loop import TrainConfig  # noqa: E402
 from bench import cli as bench_cli  # noqa: E402
+from tools.browser import rss_mb  # noqa: E402
 
 CFG = TrainConfig(epochs=6)  # the Train page's defaults
 MODEL = dict(d_model=64, num_heads=4, num_layers=1, positional="sinusoidal", pad_mask=True, causal=False)
@@ -42,12 +44,13 @@ def per_epoch(history):
     return samples / sum(e["seconds"] for e in eps), len(history["epochs"])
 
 
-def cli(tmp):
-    out = Path(tmp) / "cli"
+def cli(tmp, threads=None):
+    out = Path(tmp) / f"cli{threads}"
     cmd = [sys.executable, "-m", "attention.training.loop", "--dataset", "tweets", "--heads", "4"]
     cmd += ["--epochs", str(CFG.epochs)]
+    env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
     t0 = time.perf_counter()
-    subprocess.run(cmd + ["--out", str(out)], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(cmd + ["--out", str(out)], cwd=ROOT, check=True, capture_output=True, env=env)
     wall = time.perf_counter() - t0
     return per_epoch(json.loads((out / "history.json").read_text())) + (wall,)
 
@@ -65,14 +68,37 @@ def job_alone(tmp):
     return per_epoch(history) + (wall,)
 
 
+STEP_POINTS_JS = """() => {
+  for (const d of document.querySelectorAll('.js-plotly-plot')) {
+    const t = (d._fullData || []).find(t => t.name === 'train loss (step)');
+    if (t) return t.y.length;
+  }
+  return 0;
+}"""
+
+
+def workers_rss(server_pid):
+    """RSS (MB) of the server's Dask worker processes (`python -m dask spec ...`), by pid."""
+    out = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmd, ppid = (proc / "cmdline").read_bytes(), int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == server_pid and b"dask\x00spec" in cmd:
+            out[int(proc.name)] = rss_mb(int(proc.name))
+    return out
+
+
 def page(tmp):
-    """Start training with the page's defaults in Chromium; time it and count the live panel's redraws."""
+    """Start training with the page's defaults in Chromium: Start -> first curve point, redraws, memory."""
     from playwright.sync_api import sync_playwright
 
     from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server
 
     runs = Path(tmp) / "page"
     proc, url = start_server(runs)
+    mem = dict(server_idle=0.0, server_training=0.0, worker_training=0.0)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -81,10 +107,20 @@ def page(tmp):
             for path in ("/", "/train"):
                 pg.goto(url + path)
                 pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+            deadline = time.time() + 30
+            while not workers_rss(proc.pid) and time.time() < deadline:  # the page warms a worker up
+                time.sleep(0.2)
+            time.sleep(3)  # and it has imported what a training needs
+            mem["server_idle"] = rss_mb(proc.pid)
             pg.evaluate(WATCH_JS)
             t0 = time.perf_counter()
             pg.locator(".st-key-start_training button").click()
-            pg.get_by_text("Saved as").wait_for()
+            pg.wait_for_function(f"({STEP_POINTS_JS})() > 0")
+            first_point = time.perf_counter() - t0
+            while not pg.get_by_text("Saved as").count():
+                mem["server_training"] = max(mem["server_training"], rss_mb(proc.pid))
+                mem["worker_training"] = max([mem["worker_training"], *workers_rss(proc.pid).values()])
+                time.sleep(0.5)
             wall = time.perf_counter() - t0
             redraws = pg.evaluate("() => window.__redraws")
             browser.close()
@@ -92,8 +128,8 @@ def page(tmp):
         proc.terminate()
         proc.wait(10)
     gaps = [(b - a) / 1000 for a, b in zip(redraws, redraws[1:])]
-    history = json.loads(next(runs.glob("*/history.json")).read_text())
-    return per_epoch(history) + (wall, gaps)
+    history = json.loads(next(runs.glob("*/*/history.json")).read_text())
+    return per_epoch(history) + (wall, gaps, first_point, mem)
 
 
 def main():
@@ -101,15 +137,23 @@ def main():
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         rows = [("CLI (python -m attention.training.loop, torch default threads)", *cli(tmp))]
-        rows.append((f"the trainer a worker runs, no page ({TORCH_THREADS} torch thread)", *job_alone(tmp)))
-        sps, epochs, wall, gaps = page(tmp)
-        rows.append(("Train page in Chromium (job + live redraws)", sps, epochs, wall))
+        rows.append((f"CLI with {TORCH_THREADS} torch thread, as a worker trains", *cli(tmp, TORCH_THREADS)))
+        rows.append((f"the trainer a worker runs, in this process ({TORCH_THREADS} torch thread)", *job_alone(tmp)))
+        sps, epochs, wall, gaps, first_point, mem = page(tmp)
+        rows.append(("Train page in Chromium (a Dask worker + live redraws)", sps, epochs, wall))
+    same = rows[1][1]
     print()
-    print("| how | samples/s (fit, full epochs) | vs CLI | epochs | wall time, start to saved |")
+    print("| how | samples/s (fit, full epochs) | vs CLI, same threads | epochs | wall time, start to saved |")
     print("|---|---|---|---|---|")
     for how, s, n, w in rows:
-        print(f"| {how} | {s:,.0f} | {s / rows[0][1]:.2f} | {n} | {w:.1f} s |")
+        print(f"| {how} | {s:,.0f} | {s / same:.2f} | {n} | {w:.1f} s |")
     print()
+    print(f"Start -> first point on the curves (a warm worker, the dataset prepared and cached): {first_point:.2f} s")
+    print(
+        f"Memory: server {mem['server_idle']:.0f} MB before Start, at most {mem['server_training']:.0f} MB while "
+        f"training; the worker at most {mem['worker_training']:.0f} MB while training; together at most "
+        f"{mem['server_training'] + mem['worker_training']:.0f} MB"
+    )
     if gaps:
         gaps.sort()
         rate = len(gaps) / sum(gaps)
@@ -119,9 +163,10 @@ def main():
             f"max {gaps[-1]:.2f} s"
         )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    keys = ("cli", "job", "page")
+    keys = ("cli", "cli_same_threads", "job", "page")
     numbers = {k: dict(samples_per_s=s, epochs=n, wall_s=w) for k, (_, s, n, w) in zip(keys, rows)}
-    return dict(numbers, page_vs_cli=rows[2][1] / rows[0][1], redraw_gaps_s=gaps)
+    extra = dict(first_point_s=first_point, memory_mb=mem, redraw_gaps_s=gaps)
+    return dict(numbers, page_vs_cli=rows[3][1] / rows[0][1], page_vs_same_threads=rows[3][1] / same, **extra)
 
 
 if __name__ == "__main__":

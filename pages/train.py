@@ -157,6 +157,7 @@ st.caption(
     "and which classes it confuses. Every run is saved and appears in the model picker."
 )
 ui.links.show_notices()
+engine.warm()  # a worker ready by the time Start is pressed (it goes away when nobody trains)
 if ss.get("_job") is None:  # a training this visitor started earlier (another tab, before a reload) goes on here
     ss["_job"] = jobs.current(ui.visitor.home())
 job = ss.get("_job")  # this visitor's training (jobs.Job): it runs on the engine, the page follows its log

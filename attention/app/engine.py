@@ -73,6 +73,16 @@ def close():
         _client = None
 
 
+def warm():
+    """Have a worker ready before anyone presses Start (the Train page calls this): an embedded cluster with none
+    starts one, which adaptive scaling retires again after IDLE_S seconds without a training."""
+    if SCHEDULER:
+        return
+    cluster = client().cluster
+    if not cluster.workers:
+        cluster.scale(1)
+
+
 def submit(job_dir):
     """Queue the training whose spec is in `job_dir` (trainer.write_spec); it runs even if nobody waits for it."""
     job_dir = Path(job_dir)

@@ -5,9 +5,10 @@ otherwise an anonymous id that their browser keeps in a cookie. The key is a has
 (no path is ever built from what a browser sent) and tells nothing of the cookie. A visitor's runs and trainings
 live in <runs>/<owner key>/; they see the shipped models, their own runs, and runs opened from a share link.
 
-A share link carries a token; <runs>/.shares/<token>.json names the run it opens, read-only: renaming, deleting
-and sharing check ownership, never the link. Limits (settings, README): runs and megabytes per owner, megabytes in
-all, and how long an anonymous visitor's runs are kept after their last visit.
+A share link carries a token; <runs>/.shares/<token>.json names the run it opens, read-only: renaming and deleting
+check ownership (the owner's folder), never the link, and the page offers sharing only on the visitor's own runs.
+Limits (settings, README): runs and megabytes per owner, megabytes in all, and how long an anonymous visitor's
+runs are kept after their last visit.
 """
 
 import hashlib
@@ -19,7 +20,7 @@ import shutil
 import time
 from pathlib import Path
 
-from attention.app.runlog import ended
+from attention.app.runlog import ended, last_written
 from attention.training.checkpoints import read_config, write_json
 
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # what new_visitor_id() makes; a cookie is checked against it
@@ -101,7 +102,7 @@ def shared_run(name, runs_dir) -> Path | None:
         return None
     try:
         entry = json.loads((Path(runs_dir) / SHARES / f"{token}.json").read_text(encoding="utf-8"))
-        owner, folder = entry["owner"], entry["folder"]
+        owner, folder = str(entry["owner"]), str(entry["folder"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not OWNER.fullmatch(owner):
@@ -153,7 +154,7 @@ def expire(runs_dir, now=None) -> list[str]:
             gone.append(owner.name)
             continue
         for job in (owner / ".jobs").glob("*") if (owner / ".jobs").is_dir() else []:
-            if ended(job) and now - job.stat().st_mtime > JOB_DAYS * 86400:
+            if ended(job) and now - last_written(job) > JOB_DAYS * 86400:
                 _remove(job)
                 gone.append(job.name)
     for entry in (runs_dir / SHARES).glob("*.json") if (runs_dir / SHARES).is_dir() else []:

@@ -274,7 +274,7 @@ def view_of_run(config, history, metrics, folder) -> View:
     texts, tokens, weights = probes_from_json(history.get("probes", {}))
     return View(
         classes=classes,
-        history=history,
+        history=dict(epochs=[], steps=[]) | history,  # a run saved without a training history draws empty curves
         reports=reports,
         report_epoch=history.get("best_epoch"),
         mistakes=metrics.get("misclassified", []),

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 import torch
-from kit import new_app, spec, train_here
+from kit import app, new_app, save_old_run, spec, train_here
 
 from attention.app import engine, jobs, owners, runstore
 from attention.core.model import AttentionClassifier, ModelConfig
@@ -151,7 +151,8 @@ def test_a_request_beyond_the_engines_workers_waits_in_a_visible_queue():
     elsewhere = owners.home(owners.account("another visitor"), runstore.RUNS_DIR)
     others = [jobs.start(spec(n=300, epochs=500, seed=i), elsewhere) for i in range(engine.MAX_TRAININGS)]
     try:
-        run_until(train_page(), lambda a: all(j.snapshot().state == "training" for j in others), timeout=60)
+        training = lambda a: all(j.snapshot().state == "training" for j in others)
+        run_until(train_page(), lambda a: training(a) and engine.busy()[0] == len(others), timeout=60)
         at = upload(train_page(), tiny_csv())
         assert "Every worker is training for other visitors (0 waiting): yours would queue." in texts(at)
         at.button(key="start_training").click().run()
@@ -209,3 +210,93 @@ def tiny_dataset():
     from attention.data.upload import dataset_from_csv
 
     return dataset_from_csv(tiny_csv(), name="tiny")
+
+
+# --- whose runs are whose: another owner's runs, share links, the limit -------------------------------------------
+
+
+def a_run(runs_dir, name):
+    """A finished run with an (empty) training history, as the Train page draws one."""
+    path = save_old_run(runs_dir, name)
+    checkpoints.write_json(path / "history.json", dict(epochs=[], steps=[]))
+    return path
+
+
+def someone_elses_run(name="their-run"):
+    return a_run(owners.home(owners.account("someone else"), runstore.RUNS_DIR), name)
+
+
+def action_buttons(at):
+    return [b.key for b in at.button if b.key in ("rename_run", "delete_run", "share_run", "unshare_run")]
+
+
+def test_another_owners_run_is_never_listed_nor_opened_by_its_folder_name():
+    someone_elses_run()
+    at = train_page()
+    assert not at.exception
+    assert "their-run" not in set(runs_table(at)["folder"])
+    assert not [o for o in at.selectbox(key="model").options if "their-run" in o]
+    assert not [o for o in at.selectbox(key="run_pick").options if "their-run" in o]
+    at = app(model="their-run").run()
+    assert not at.exception
+    assert "There is no model called" in texts(at) and at.selectbox(key="model").value != "their-run"
+
+
+def test_a_share_link_opens_someone_elses_run_read_only():
+    name = owners.share(someone_elses_run(), runstore.RUNS_DIR)
+    at = new_app()
+    at.query_params["model"] = name
+    at.run()
+    assert not at.exception and "There is no model called" not in texts(at)
+    assert at.selectbox(key="model").value == name
+    assert any("their-run" in o for o in at.selectbox(key="model").options)
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    table = runs_table(at)
+    assert list(table[table["folder"] == name]["shared"]) == [True] and "their-run" not in set(table["folder"])
+    at.selectbox(key="run_pick").set_value(name).run()
+    assert not at.exception
+    assert "Shared with you by its link" in " ".join(c.value for c in at.caption)
+    assert action_buttons(at) == [] and not [c for c in at.code if "shared-" in c.value]
+
+
+def test_sharing_ones_own_run_shows_its_link_until_sharing_stops(runs_dir):
+    run = a_run(runs_dir, "mine")
+    at = train_page()
+    at.selectbox(key="run_pick").set_value("mine").run()
+    assert action_buttons(at) == ["rename_run", "delete_run", "share_run"]
+    at.button(key="share_run").click().run()
+    assert not at.exception
+    links = [c.value for c in at.code if "model=shared-" in c.value]
+    assert len(links) == 1
+    name = links[0].split("model=")[1]
+    assert owners.shared_run(name, runstore.RUNS_DIR) == run
+    assert "unshare_run" in action_buttons(at) and "share_run" not in action_buttons(at)
+    at.button(key="unshare_run").click().run()
+    assert not at.exception
+    assert owners.shared_run(name, runstore.RUNS_DIR) is None
+    assert not [c for c in at.code if "model=shared-" in c.value] and "share_run" in action_buttons(at)
+
+
+def test_at_the_run_limit_start_is_disabled_and_the_page_says_what_to_do(runs_dir, monkeypatch):
+    monkeypatch.setattr(owners, "MAX_RUNS", 1)
+    a_run(runs_dir, "mine")
+    at = train_page()
+    assert not at.exception
+    assert "delete one to train another" in texts(at)
+    assert at.button(key="start_training").disabled
+    at.selectbox(key="run_pick").set_value("mine").run()
+    at.button(key="delete_run").click().run()  # one fewer: Start again
+    assert not at.exception and "delete one to train another" not in texts(at)
+    assert not at.button(key="start_training").disabled
+
+
+def test_a_run_without_a_training_history_can_be_picked(runs_dir):
+    save_old_run(runs_dir, "no-history")  # history.json is {}: load_run accepts it (a missing one too)
+    at = train_page()
+    at.selectbox(key="run_pick").set_value("no-history").run()
+    assert not at.exception, (
+        "BUG ui/training_view.py:41 draw_curves reads h['epochs'] of a run whose history.json is {} or missing "
+        "(load_run accepts both): picking it on the Train page raises KeyError 'epochs'"
+    )
+    assert at.get("download_button")
