@@ -22,7 +22,7 @@ from attention.app import runlog, trainer  # noqa: E402
 from attention.app.trainer import TORCH_THREADS  # noqa: E402
 from attention.training.loop import TrainConfig  # noqa: E402
 from bench import cli as bench_cli  # noqa: E402
-from tools.browser import rss_mb  # noqa: E402
+from tools.browser import pss_mb, rss_mb  # noqa: E402
 
 CFG = TrainConfig(epochs=6)  # the Train page's defaults
 MODEL = dict(d_model=64, num_heads=4, num_layers=1, positional="sinusoidal", pad_mask=True, causal=False)
@@ -77,16 +77,16 @@ STEP_POINTS_JS = """() => {
 }"""
 
 
-def workers_rss(server_pid):
-    """RSS (MB) of the server's Dask worker processes (`python -m dask spec ...`), by pid."""
-    out = {}
+def workers(server_pid):
+    """The pids of the server's Dask worker processes (`python -m dask spec ...`)."""
+    out = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             cmd, ppid = (proc / "cmdline").read_bytes(), int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
         if ppid == server_pid and b"dask\x00spec" in cmd:
-            out[int(proc.name)] = rss_mb(int(proc.name))
+            out.append(int(proc.name))
     return out
 
 
@@ -98,7 +98,7 @@ def page(tmp):
 
     runs = Path(tmp) / "page"
     proc, url = start_server(runs)
-    mem = dict(server_idle=0.0, server_training=0.0, worker_training=0.0)
+    mem = dict(server_idle=0.0, server_training=0.0, worker_training=0.0, together_pss=0.0)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -108,7 +108,7 @@ def page(tmp):
                 pg.goto(url + path)
                 pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
             deadline = time.time() + 30
-            while not workers_rss(proc.pid) and time.time() < deadline:  # the page warms a worker up
+            while not workers(proc.pid) and time.time() < deadline:  # the page warms a worker up
                 time.sleep(0.2)
             time.sleep(3)  # and it has imported what a training needs
             mem["server_idle"] = rss_mb(proc.pid)
@@ -118,8 +118,10 @@ def page(tmp):
             pg.wait_for_function(f"({STEP_POINTS_JS})() > 0")
             first_point = time.perf_counter() - t0
             while not pg.get_by_text("Saved as").count():
+                pids = workers(proc.pid)
                 mem["server_training"] = max(mem["server_training"], rss_mb(proc.pid))
-                mem["worker_training"] = max([mem["worker_training"], *workers_rss(proc.pid).values()])
+                mem["worker_training"] = max([mem["worker_training"], *map(rss_mb, pids)])
+                mem["together_pss"] = max(mem["together_pss"], sum(map(pss_mb, [proc.pid, *pids])))
                 time.sleep(0.5)
             wall = time.perf_counter() - t0
             redraws = pg.evaluate("() => window.__redraws")
@@ -150,9 +152,9 @@ def main():
     print()
     print(f"Start -> first point on the curves (a warm worker, the dataset prepared and cached): {first_point:.2f} s")
     print(
-        f"Memory: server {mem['server_idle']:.0f} MB before Start, at most {mem['server_training']:.0f} MB while "
-        f"training; the worker at most {mem['worker_training']:.0f} MB while training; together at most "
-        f"{mem['server_training'] + mem['worker_training']:.0f} MB"
+        f"Memory (RSS): server {mem['server_idle']:.0f} MB before Start, at most {mem['server_training']:.0f} MB "
+        f"while training; the worker at most {mem['worker_training']:.0f} MB while training. Server and worker "
+        f"together, shared pages counted once (PSS): at most {mem['together_pss']:.0f} MB"
     )
     if gaps:
         gaps.sort()

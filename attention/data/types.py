@@ -2,8 +2,6 @@
 
 from dataclasses import dataclass
 
-from sklearn.model_selection import train_test_split
-
 
 class DataError(ValueError):
     """A dataset or upload that cannot be used; the message is shown to the user as is."""
@@ -27,6 +25,8 @@ class TextDataset:
 
 def split_stratified(texts, labels, seed: int = 0, val: float = 0.1, test: float = 0.1) -> tuple[Split, Split, Split]:
     """Shuffle into train/val/test with the same class proportions in each, reproducibly."""
+    from sklearn.model_selection import train_test_split  # here: a worker with a cached dataset never needs it
+
     texts, labels = list(texts), list(labels)
     try:
         rest_x, test_x, rest_y, test_y = train_test_split(

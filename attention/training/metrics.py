@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 
 @dataclass
@@ -66,6 +65,8 @@ class Report:
 
 def classification_report(y_true, y_pred, classes):
     """Per-class precision/recall/F1/support and the confusion matrix; classes given by index order."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support  # a worker needs it at the end only
+
     labels = list(range(len(classes)))
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     cm = confusion_matrix(y_true, y_pred, labels=labels)

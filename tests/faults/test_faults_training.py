@@ -183,3 +183,35 @@ def test_a_server_killed_mid_way_keeps_finished_runs_and_never_shows_a_half_writ
     table = next(d.value for d in at.dataframe if "folder" in d.value.columns)
     own = table[~table["folder"].isin([p.name for p in checkpoints.MODELS_DIR.iterdir()])]
     assert list(own["folder"]) == ["old-run"] and list(own["problem"]) == [""]
+
+
+class Killed(BaseException):
+    """A worker process dying: nothing in the trainer catches it."""
+
+
+def test_a_training_cut_off_by_a_restart_says_so_and_resumes_from_its_last_epoch(runs_dir, monkeypatch):
+    path = job_dir(runs_dir, spec(n=300, epochs=4))
+    real_save = trainer.save_fit_state
+
+    def die_after_epoch_2(folder, state):
+        real_save(folder, state)
+        if state.epoch == 2:
+            raise Killed
+
+    with monkeypatch.context() as mp:
+        mp.setattr(trainer, "save_fit_state", die_after_epoch_2)
+        with pytest.raises(Killed):
+            trainer.train(path)
+    old = time.time() - 60  # the server restarted a minute later: its engine has never heard of this training
+    os.utime(path / runlog.EVENTS, (old, old))
+    at = new_app().run().switch_page("pages/train.py").run()
+    assert not at.exception
+    assert "was interrupted (the server or its workers restarted) after epoch 2" in at.warning[0].value
+    at.button(key="resume_training").click().run()
+    deadline = time.monotonic() + 120
+    while not any("Saved as" in s.value for s in at.success) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+    assert not at.exception and "Finished after 4 epochs" in at.success[0].value
+    run = load_run(list_runs(runs_dir)[0])
+    assert [e["epoch"] for e in run.history["epochs"]] == [1, 2, 3, 4]
