@@ -90,6 +90,23 @@ def workers(server_pid):
     return out
 
 
+def cpu_s(pid):
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ready_worker(server_pid, timeout=60):
+    """Wait until the server has a worker process and it has finished starting (its CPU time stops growing)."""
+    deadline, last = time.time() + timeout, None
+    while time.time() < deadline:
+        pids = workers(server_pid)
+        now = sum(map(cpu_s, pids)) if pids else None
+        if pids and last is not None and now - last < 0.02:
+            return
+        last = now
+        time.sleep(1)
+
+
 def page(tmp):
     """Start training with the page's defaults in Chromium: Start -> first curve point, redraws, memory."""
     from playwright.sync_api import sync_playwright
@@ -107,10 +124,7 @@ def page(tmp):
             for path in ("/", "/train"):
                 pg.goto(url + path)
                 pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
-            deadline = time.time() + 30
-            while not workers(proc.pid) and time.time() < deadline:  # the page warms a worker up
-                time.sleep(0.2)
-            time.sleep(3)  # and it has imported what a training needs
+            ready_worker(proc.pid)  # the page warms one up, as a visitor reads the form
             mem["server_idle"] = rss_mb(proc.pid)
             pg.evaluate(WATCH_JS)
             t0 = time.perf_counter()
@@ -134,6 +148,42 @@ def page(tmp):
     return per_epoch(history) + (wall, gaps, first_point, mem)
 
 
+def ws_page(tmp):
+    """The Train page's defaults, started and followed by a websocket client that speaks Streamlit's protocol as a
+    browser would (bench/wsclient.py), so nothing is drawn on these cores: the server's cost of following."""
+    import asyncio
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from wsclient import Session
+
+    from tools.browser import start_server
+
+    runs = Path(tmp) / "ws"
+    proc, url = start_server(runs)
+
+    async def follow():
+        session = Session(url, page_name="train")
+        await session.connect("", 60)
+        ready_worker(proc.pid)
+        t0 = time.perf_counter()
+        run = await session.rerun({}, 60, trigger=session.ids["start_training"])
+        while not any("Saved as" in a.body for a in run.of("alert")):
+            fragment, every = next(iter(session.auto.items()), ("", 0.5))
+            await asyncio.sleep(every)
+            run = await session.rerun({}, 60, fragment=fragment)
+        wall = time.perf_counter() - t0
+        await session.close()
+        return wall
+
+    try:
+        wall = asyncio.run(follow())
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    history = json.loads(next(runs.glob("*/*/history.json")).read_text())
+    return per_epoch(history) + (wall,)
+
+
 def main():
     print(f"tweets, 4 heads, d_model 64, batch {CFG.batch_size}, at most {CFG.epochs} epochs; 2 cores")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -142,7 +192,8 @@ def main():
         rows.append((f"CLI with {TORCH_THREADS} torch thread, as a worker trains", *cli(tmp, TORCH_THREADS)))
         rows.append((f"the trainer a worker runs, in this process ({TORCH_THREADS} torch thread)", *job_alone(tmp)))
         sps, epochs, wall, gaps, first_point, mem = page(tmp)
-        rows.append(("Train page in Chromium (a Dask worker + live redraws)", sps, epochs, wall))
+        rows.append(("Train page in Chromium on the same 2 cores (a Dask worker + live redraws)", sps, epochs, wall))
+        rows.append(("Train page followed by a websocket client (nothing drawn here)", *ws_page(tmp)))
     same = rows[1][1]
     print()
     print("| how | samples/s (fit, full epochs) | vs CLI, same threads | epochs | wall time, start to saved |")
@@ -165,10 +216,11 @@ def main():
             f"max {gaps[-1]:.2f} s"
         )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    keys = ("cli", "cli_same_threads", "job", "page")
+    keys = ("cli", "cli_same_threads", "job", "page", "page_ws")
     numbers = {k: dict(samples_per_s=s, epochs=n, wall_s=w) for k, (_, s, n, w) in zip(keys, rows)}
     extra = dict(first_point_s=first_point, memory_mb=mem, redraw_gaps_s=gaps)
-    return dict(numbers, page_vs_cli=rows[3][1] / rows[0][1], page_vs_same_threads=rows[3][1] / same, **extra)
+    ratios = dict(page_vs_cli=rows[3][1] / rows[0][1], page_vs_same_threads=rows[3][1] / same)
+    return dict(numbers, **ratios, page_ws_vs_same_threads=rows[4][1] / same, **extra)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,11 @@ follows the file from where it last read and folds the new events into a Progres
 A line is complete once it ends in a newline: a half-written last line is left for the next read. Times are
 wall-clock seconds (time.time()), so a web process on another machine reads them the same way.
 
-Events, in order: begin (an attempt starts), ready (data loaded: classes, sizes, validation texts, probes at
-epoch 0), steps (train losses and their times), epoch (fit's record, validation predictions, probe attention),
-saving, end (final state, message, the saved run). A second begin means the worker was lost and the training
-started again: from scratch (the reader starts over), or resumed after its last whole epoch (`resumed`: the
-reader drops what was logged after that epoch).
+Events, in order: begin (an attempt starts), then ready (data loaded: classes, sizes, validation texts, probes at
+epoch 0) or, for an attempt that goes on from an earlier one's checkpoint, resumed (after which epoch), steps
+(train losses and their times), epoch (fit's record, validation predictions, probe attention), saving, end
+(final state, message, the saved run). A second begin means the worker was lost or the server restarted: its
+ready starts the reading over, its resumed drops what was logged after that epoch.
 """
 
 import json
@@ -97,14 +97,17 @@ class Follower:
 def fold(f: Follower, e):
     """Apply one event to the follower's Progress."""
     kind, p = e["kind"], f.progress
-    if kind == "begin" and e.get("resumed"):
-        f.attempts += 1
-        resume(p, e["resumed"], f.attempts)
-    elif kind == "begin":
+    if kind == "begin":  # what an earlier attempt logged stays until this one says whether it resumes
         f.attempts += 1
         sizes = dict(max_epochs=e["max_epochs"], batch_size=e["batch_size"])
-        f.progress = ev.Progress(state="loading", dataset=e["dataset"], attempt=f.attempts, **sizes)
-    elif kind == "ready":
+        fresh = ev.Progress(state="loading", dataset=e["dataset"], attempt=f.attempts, **sizes)
+        f.progress = fresh if f.attempts == 1 else p
+        p.state, p.attempt = "loading", f.attempts
+    elif kind == "resumed":
+        resume(p, e["epochs"])
+    elif kind == "ready":  # from the start: anything an earlier attempt logged goes
+        sizes = dict(max_epochs=p.max_epochs, batch_size=p.batch_size)
+        f.progress = p = ev.Progress(dataset=p.dataset, attempt=f.attempts, **sizes)
         keep = ("dataset", "classes", "n_train", "steps_per_epoch", "val_texts", "val_labels")
         for k in keep + ("probe_texts", "probe_tokens"):
             setattr(p, k, e[k])
@@ -132,13 +135,13 @@ def fold(f: Follower, e):
         p.val_texts, p.val_labels, p.val_preds = [], [], []  # the page needs them no more: `mistakes` is kept
 
 
-def resume(p, epochs, attempt):
+def resume(p, epochs):
     """An attempt that goes on after `epochs` whole epochs: what the lost one logged after them is dropped."""
     steps = p.epochs[epochs - 1]["step"]
     p.steps, p.step_times = p.steps[:steps], p.step_times[:steps]
     p.epochs, p.reports, p.val_preds = p.epochs[:epochs], p.reports[:epochs], p.val_preds[:epochs]
     p.probe_weights = p.probe_weights[: epochs + 1]  # (0 = before training)
-    p.state, p.attempt, p.resumed_from, p.message = "training", attempt, epochs, ""
+    p.state, p.resumed_from, p.message = "training", epochs, ""
 
 
 def arrays(probes):

@@ -87,16 +87,16 @@ def end(job_dir, state, message, **saved):
 
 def _train(job_dir, spec):
     cfg = spec["train"]
+    runlog.append(job_dir, "begin", dataset=spec["dataset"], max_epochs=cfg.epochs, batch_size=cfg.batch_size)
     torch.set_num_threads(TORCH_THREADS)
     dataset, data = load_prepared(spec["dataset"], cfg, spec["cache"], spec.get("upload"))
     model = build_model(data, spec["model"], cfg)  # as training.loop.train_run: same spec, same model
     state = resume_state(job_dir, model)
-    sizes = dict(dataset=spec["dataset"], max_epochs=cfg.epochs, batch_size=cfg.batch_size)
-    runlog.append(job_dir, "begin", resumed=state.epoch if state else 0, **sizes)
     probe_texts = ev.pick_probes(dataset.name, data.texts["val"], data.tokenizer)
     probes = ev.probe_attention(model, data.tokenizer, probe_texts)
     watch = Watch(job_dir, len(data.classes), cfg.lr, probe_texts, [tokens for tokens, _ in probes])
     if state:
+        runlog.append(job_dir, "resumed", epochs=state.epoch)
         watch.catch_up(runlog.Follower(str(job_dir)).update())
     else:
         runlog.append(

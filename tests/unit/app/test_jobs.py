@@ -77,7 +77,11 @@ def test_the_log_is_read_from_where_it_stopped_and_a_half_written_line_waits(tmp
     assert follower.update().steps == [0.5]
     runlog.append(tmp_path, "begin", dataset="tiny", max_epochs=3, batch_size=16)  # a lost worker's training again
     p = follower.update()
-    assert p.steps == [] and p.attempt == 2
+    assert p.steps == [0.5] and p.attempt == 2 and p.state == "loading"  # kept until it says how it goes on
+    ready = dict(classes=["a", "b"], n_train=8, steps_per_epoch=1, val_texts=[], val_labels=[], probe_texts=[])
+    runlog.append(tmp_path, "ready", dataset="tiny", probe_tokens=[], probes=[], **ready)  # from the start
+    p = follower.update()
+    assert p.steps == [] and p.attempt == 2 and p.state == "training" and p.classes == ["a", "b"]
 
 
 def test_a_finished_training_lets_go_of_its_validation_texts_and_keeps_the_mistakes_it_saved(tmp_path):
