@@ -1,4 +1,5 @@
-"""Does the server give memory back? Its RSS at start, after N browser sessions and M trainings, and after.
+"""Does the app give memory back? The server's RSS, and the PSS of the server with its training workers, at start,
+after N browser sessions and M trainings, and after.
 
     python bench/memory.py                         # 20 sessions, 5 trainings; about 4 minutes
     python bench/memory.py --sessions 60 --trainings 14 --json out.json
@@ -8,10 +9,13 @@ of any served app). Then N sessions, one after another, each in a fresh browser 
 in turn (Explore with a sentence, Inside a head, Heads lab, Train); M of the Train visits train the tweets for
 one epoch and wait for "Saved as". "Busy" is the RSS with the last session still open; "after" once every
 session has closed and the server has been left alone for --idle seconds. The goal: after within 100 MB of start.
+The trainings run on worker processes that the embedded cluster starts on demand and retires after
+ATTENTION_WORKER_IDLE_S (60 s by default; this bench sets 20 s), so "after" counts the workers that are left.
 """
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -21,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tools.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, rss_mb, start_server  # noqa: E402
+from tools.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, app_pss_mb, rss_mb, start_server, worker_pids  # noqa: E402
 
 MODELS = ["tweets-4h", "tweets-8h", "tweets-1h", "synthetic-4h", "bbc-4h", "tweets-2h"]
 WORDS = "the flight was not good at all and my bag is lost but the crew were great thanks".split()
@@ -50,41 +54,52 @@ def visit(browser, url, i, train):
 
 def main(sessions, trainings, idle):
     train_at = {round(k * sessions / trainings) + 3 for k in range(trainings)} if trainings else set()
+    os.environ.setdefault("ATTENTION_WORKER_IDLE_S", "20")  # the server and its workers inherit it
     proc, url = start_server(tempfile.mkdtemp())
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             first = visit(browser, url, 0, False)
             time.sleep(2)
-            start = rss_mb(proc.pid)
+            start = moment(proc.pid)
             first.context.close()
             peak, pg = start, None
             for i in range(1, sessions + 1):
                 if pg:
                     pg.context.close()
                 pg = visit(browser, url, i, i in train_at)
-                peak = max(peak, rss_mb(proc.pid))
+                now = moment(proc.pid)
+                peak = tuple(map(max, peak, now))
                 tag = " (trained)" if i in train_at else ""
-                print(f"session {i:3d}{tag}: {rss_mb(proc.pid):.0f} MB", file=sys.stderr)
-            busy = rss_mb(proc.pid)
+                print(f"session {i:3d}{tag}: server {now[0]:.0f} MB, app PSS {now[1]:.0f} MB", file=sys.stderr)
+            busy = moment(proc.pid)
             pg.context.close()
             browser.close()
         time.sleep(idle)
-        after = rss_mb(proc.pid)
+        after = moment(proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
     rows = [("start (one session has drawn Explore)", start), (f"peak during {sessions} sessions", peak)]
     rows += [(f"busy: after {sessions} sessions, {len(train_at)} trainings", busy)]
     rows += [(f"after: all closed, {idle} s idle", after)]
-    print(f"Server RSS (one process); {sessions} sessions, {len(train_at)} trainings of one epoch.")
+    print(f"{sessions} sessions, {len(train_at)} trainings of one epoch. Server: its RSS; app: the PSS of the server")
+    print("and its training workers together (shared library pages counted once).")
     print()
-    print("| moment | server RSS |")
-    print("|---|---|")
-    for name, mb in rows:
-        print(f"| {name} | {mb:.0f} MB |")
-    print(f"| after − start (goal ≤ 100 MB) | {after - start:+.0f} MB |")
-    return dict(start_mb=start, peak_mb=peak, busy_mb=busy, after_mb=after, sessions=sessions, trainings=len(train_at))
+    print("| moment | server RSS | app PSS (server + workers) | workers |")
+    print("|---|---|---|---|")
+    for name, (server, app, n) in rows:
+        print(f"| {name} | {server:.0f} MB | {app:.0f} MB | {n:.0f} |")
+    print(f"| after − start (goal ≤ 100 MB) | {after[0] - start[0]:+.0f} MB | {after[1] - start[1]:+.0f} MB | |")
+    numbers = dict(sessions=sessions, trainings=len(train_at))
+    for name, (server, app, _) in zip(("start", "peak", "busy", "after"), (start, peak, busy, after)):
+        numbers.update({f"{name}_mb": server, f"{name}_app_pss_mb": app})
+    return numbers
+
+
+def moment(pid):
+    """(server RSS, app PSS, number of workers) now."""
+    return rss_mb(pid), app_pss_mb(pid), len(worker_pids(pid))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from attention.app import runlog, trainer  # noqa: E402
 from attention.app.trainer import TORCH_THREADS  # noqa: E402
 from attention.training.loop import TrainConfig  # noqa: E402
 from bench import cli as bench_cli  # noqa: E402
-from tools.browser import pss_mb, rss_mb  # noqa: E402
+from tools.browser import pss_mb, rss_mb, worker_pids  # noqa: E402
 
 CFG = TrainConfig(epochs=6)  # the Train page's defaults
 MODEL = dict(d_model=64, num_heads=4, num_layers=1, positional="sinusoidal", pad_mask=True, causal=False)
@@ -77,19 +77,6 @@ STEP_POINTS_JS = """() => {
 }"""
 
 
-def workers(server_pid):
-    """The pids of the server's Dask worker processes (`python -m dask spec ...`)."""
-    out = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            cmd, ppid = (proc / "cmdline").read_bytes(), int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == server_pid and b"dask\x00spec" in cmd:
-            out.append(int(proc.name))
-    return out
-
-
 def cpu_s(pid):
     f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
@@ -99,7 +86,7 @@ def ready_worker(server_pid, timeout=60):
     """Wait until the server has a worker process and it has finished starting (its CPU time stops growing)."""
     deadline, last = time.time() + timeout, None
     while time.time() < deadline:
-        pids = workers(server_pid)
+        pids = worker_pids(server_pid)
         now = sum(map(cpu_s, pids)) if pids else None
         if pids and last is not None and now - last < 0.02:
             return
@@ -132,7 +119,7 @@ def page(tmp):
             pg.wait_for_function(f"({STEP_POINTS_JS})() > 0")
             first_point = time.perf_counter() - t0
             while not pg.get_by_text("Saved as").count():
-                pids = workers(proc.pid)
+                pids = worker_pids(proc.pid)
                 mem["server_training"] = max(mem["server_training"], rss_mb(proc.pid))
                 mem["worker_training"] = max([mem["worker_training"], *map(rss_mb, pids)])
                 mem["together_pss"] = max(mem["together_pss"], sum(map(pss_mb, [proc.pid, *pids])))
@@ -164,7 +151,7 @@ def ws_page(tmp):
     async def follow():
         session = Session(url, page_name="train")
         await session.connect("", 60)
-        ready_worker(proc.pid)
+        await asyncio.to_thread(ready_worker, proc.pid)  # the event loop keeps answering the server's pings
         t0 = time.perf_counter()
         run = await session.rerun({}, 60, trigger=session.ids["start_training"])
         while not any("Saved as" in a.body for a in run.of("alert")):

@@ -98,6 +98,8 @@ class Session:
             self.page_hash = msg.new_session.page_script_hash
             if not msg.metadata.run.fragment_ids:  # a full run: it announces the timers it still wants
                 self.auto.clear()
+        elif kind == "navigation":  # the page actually shown (st.navigation): st.rerun() and later runs keep it
+            self.page_hash = msg.navigation.page_script_hash
         elif kind == "auto_rerun":
             self.auto[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
         elif kind == "stop_auto_rerun":

@@ -44,6 +44,24 @@ def pss_mb(pid):
     return float("nan")
 
 
+def worker_pids(server_pid):
+    """The pids of an app server's Dask worker processes (the embedded cluster's `python -m dask spec ...`)."""
+    out = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmd, ppid = (proc / "cmdline").read_bytes(), int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == server_pid and b"dask\x00spec" in cmd:
+            out.append(int(proc.name))
+    return out
+
+
+def app_pss_mb(server_pid):
+    """The PSS of an app server and its workers together, in MB: what the app costs the machine."""
+    return sum(map(pss_mb, [server_pid, *worker_pids(server_pid)]))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,14 +14,13 @@ ss = st.session_state
 def memo(key, build, keep=8):
     """This session's figure for `key`, built once: an epoch's figures never change, and redraws must be cheap.
 
-    Only the `keep` latest stay: a closed tab's session lingers on the server for minutes (Streamlit keeps it
+    Only the `keep` most recently used stay (a live run's curves, redrawn all along, among them): a closed tab's session lingers on the server for minutes (Streamlit keeps it
     for a reconnect), and so does what it holds.
     """
     cache = ss.setdefault("_train_memo", {})
-    if key not in cache:
-        cache[key] = build()
-        while len(cache) > keep:
-            cache.pop(next(iter(cache)))
+    cache[key] = cache.pop(key) if key in cache else build()  # the most recently used last
+    while len(cache) > keep:
+        cache.pop(next(iter(cache)))
     return cache[key]
 
 
@@ -38,10 +37,8 @@ def draw_view(v, prefix, source):
 
 def draw_curves(h, steps_per_epoch, max_epochs, prefix, source):
     st.markdown("**Loss and accuracy** (light: train loss per step)")
-    key = (source, "curves", len(h["epochs"]), bool(h["steps"]))
-    fig = memo(key, lambda: line_charts.training_curves(h, steps_per_epoch, max_epochs))
-    if steps_per_epoch:
-        line_charts.set_step_losses(fig, h["steps"], steps_per_epoch)  # new steps since the figure was built
+    fig = memo((source, "curves"), lambda: line_charts.curves({}, steps_per_epoch, max_epochs))
+    line_charts.update_curves(fig, h, steps_per_epoch)  # one figure per run, its arrays replaced on every redraw
     st.plotly_chart(fig, key=f"{prefix}_curves", config={"displayModeBar": False})
 
 

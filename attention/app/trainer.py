@@ -7,6 +7,7 @@ it may go away, or be another process on another machine. Stop is a file in the 
 
 import json
 import logging
+import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -27,13 +28,18 @@ log = logging.getLogger(__name__)
 # One torch thread per training: with two, any other busy process (the server drawing the page, a browser)
 # makes OpenMP threads wait on each other and training ran 3-5x slower here; with one it did not slow down.
 TORCH_THREADS = 1
+# Workers yield the CPU to the web server: on a machine both share, a page answers a visitor first and training
+# takes what is left (Linux gives a niceness-5 process about a quarter of a contended core against a niceness-0 one).
+NICE = 5
 FLUSH_STEPS = 0.25  # seconds between appends of step losses: a page redraws every 0.5 s
 CACHE = ".cache"  # prepared built-in datasets, under the runs folder (every worker shares it)
 
 
 def dask_setup(worker):
     """Dask calls this when a worker starts (this module is its preload): one tiny training step, so that a
-    visitor's first training does not wait for torch's lazy set-up (about 1.5 s here)."""
+    visitor's first training does not wait for torch's lazy set-up (about 1.5 s here). Also lowers the worker's
+    priority (NICE): threads it starts later, the one that trains included, inherit it."""
+    os.nice(NICE)
     torch.set_num_threads(TORCH_THREADS)
     model = AttentionClassifier(ModelConfig(vocab_size=4, num_classes=2, d_model=8, num_heads=2))
     opt = torch.optim.AdamW(model.parameters())

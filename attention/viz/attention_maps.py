@@ -7,7 +7,6 @@ validation): plotly's checks cost more than the data at 8 heads.
 from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 
 from attention.viz.style import (
     CELL_TEXT_LAYOUT,
@@ -17,6 +16,7 @@ from attention.viz.style import (
     TICKS_UP_TO,
     WIDTH,
     colorbar,
+    figure,
     numbers_fit,
     spans,
 )
@@ -80,7 +80,7 @@ def heatmaps(mats, rows, titles, cols=None, masked=None, scale="weight", wrap=No
         plot_bgcolor="white",
         paper_bgcolor="white",
     )
-    return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
+    return figure(data, layout, template=None)
 
 
 def _grid(mats, rows, per_row, width, top):

@@ -1,9 +1,8 @@
 """Horizontal bar charts: class probabilities, the effect of removing each head; one builder draws both."""
 
 import numpy as np
-import plotly.graph_objects as go
 
-from attention.viz.style import TEMPLATE, plain_labels
+from attention.viz.style import figure, plain_labels
 
 BLUE, LIGHT_BLUE, RED = "#1f77b4", "#aec7e8", "#d62728"
 
@@ -12,15 +11,10 @@ def hbars(labels, values, colors, xaxis, text=None, hover=".3f", row_px=28, pad_
     """One horizontal bar per label, the first on top; labels are shown as typed (they come from uploads)."""
     hovertemplate = f"%{{y}}: %{{x:{hover}}}<extra></extra>"
     bar = dict(x=values, y=plain_labels(labels), orientation="h", marker_color=colors, hovertemplate=hovertemplate)
-    fig = go.Figure(go.Bar(**bar, text=text, textposition="auto" if text is not None else None))
-    fig.update_layout(
-        template=TEMPLATE,
-        xaxis=xaxis,
-        yaxis=dict(autorange="reversed", type="category"),
-        height=pad_px + row_px * len(values),
-        margin=dict(l=10, r=10, t=10, b=10),
-    )
-    return fig
+    if text is not None:
+        bar.update(text=text, textposition="auto")
+    layout = dict(xaxis=xaxis, yaxis=dict(autorange="reversed", type="category"), margin=dict(l=10, r=10, t=10, b=10))
+    return figure([dict(type="bar", **bar)], dict(layout, height=pad_px + row_px * len(values)))
 
 
 def probabilities(classes, probs, predicted=None):

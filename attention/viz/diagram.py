@@ -1,7 +1,8 @@
 """One head's pipeline as a diagram of boxes (Inside a head)."""
 
 import numpy as np
-import plotly.graph_objects as go
+
+from attention.viz.style import figure
 
 
 def pipeline_diagram(boxes, token_label=""):
@@ -33,7 +34,7 @@ def pipeline_diagram(boxes, token_label=""):
         paper_bgcolor="white",
         showlegend=False,
     )
-    return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
+    return figure(data, layout, template=None)
 
 
 def _vector_hover(box, token_label, first=8):

@@ -1,9 +1,8 @@
 """Labelled matrices: a confusion matrix, how alike heads are; one builder draws both."""
 
 import numpy as np
-import plotly.graph_objects as go
 
-from attention.viz.style import DIVERGING, HALF_WIDTH, SCALE, TEMPLATE, numbers_fit, plain_labels
+from attention.viz.style import DIVERGING, HALF_WIDTH, SCALE, figure, numbers_fit, plain_labels
 
 CONFUSION_UP_TO = 20  # classes; with more, the matrix shows the most confused ones (the page lists the rest)
 
@@ -31,16 +30,15 @@ def labelled_matrix(
     bar = dict(showscale=False) if scale is None else dict(colorbar=dict(title=dict(text=scale), thickness=12))
     written = "%{text}" if cell_text is not None else None  # textfont "auto": plotly fits it to the drawn cell
     cells = dict(z=z, x=labels, y=labels, text=cell_text, texttemplate=written, hovertemplate=hover)
-    fig = go.Figure(go.Heatmap(**cells, **bar, **heatmap))
-    fig.update_layout(
-        template=TEMPLATE,
-        title=dict(text=title, font=dict(size=13)) if title else None,
-        xaxis=dict(title=axes[1], type="category"),
-        yaxis=dict(title=axes[0], autorange="reversed", type="category"),
+    layout = dict(
+        xaxis=dict(title=dict(text=axes[1]), type="category"),
+        yaxis=dict(title=dict(text=axes[0]), autorange="reversed", type="category"),
         height=int(pad_px + row_px * len(labels)) + (30 if title else 0),
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
     )
-    return fig
+    if title:
+        layout["title"] = dict(text=title, font=dict(size=13))
+    return figure([dict(type="heatmap", **cells, **bar, **heatmap)], layout)
 
 
 def confusion(matrix, classes, normalize=False, width=HALF_WIDTH):

@@ -1,81 +1,63 @@
 """Line charts: training curves (live and saved), accuracy as heads are pruned, the seed experiment."""
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from attention.viz.style import TEMPLATE
+from attention.viz.style import figure
+
+EPOCH_TRACES = (  # history key, name, colour, column
+    ("train_loss", "train loss", "#1f77b4", 1),
+    ("val_loss", "val loss", "#d62728", 1),
+    ("train_acc", "train acc", "#1f77b4", 2),
+    ("val_acc", "val acc", "#d62728", 2),
+)
 
 
-def curves(history):
-    """Loss (per step and per epoch) and accuracy (per epoch) side by side."""
-    epochs = history.get("epochs", [])
-    steps = history.get("steps", [])
-    fig = make_subplots(1, 2, subplot_titles=("loss", "accuracy"))
-    if steps:
-        per_epoch = max(1, epochs[0]["step"]) if epochs else len(steps)
-        x = np.arange(1, len(steps) + 1, dtype=np.float32) / per_epoch
-        fig.add_trace(
-            go.Scatter(
-                x=x, y=np.asarray(steps, np.float32), name="train loss (step)", line=dict(width=1, color="#aec7e8")
-            ),
-            1,
-            1,
-        )
-    if epochs:
-        ep = [e["epoch"] for e in epochs]
-        for key, name, color, col in (
-            ("train_loss", "train loss", "#1f77b4", 1),
-            ("val_loss", "val loss", "#d62728", 1),
-            ("train_acc", "train acc", "#1f77b4", 2),
-            ("val_acc", "val acc", "#d62728", 2),
-        ):
-            fig.add_trace(
-                go.Scatter(x=ep, y=[e[key] for e in epochs], name=name, mode="lines+markers", line=dict(color=color)),
-                1,
-                col,
-            )
-    fig.update_xaxes(title="epoch")
-    fig.update_layout(
-        template=TEMPLATE, height=320, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25)
+def curves(history, steps_per_epoch=None, max_epochs=None):
+    """Loss (per step and per epoch) and accuracy (per epoch) side by side. Give steps_per_epoch while training
+    (otherwise it is read from epoch 1) and max_epochs to fix the x axis to every epoch to come."""
+    data = [dict(type="scatter", x=[], y=[], name="train loss (step)", line=dict(width=1, color="#aec7e8"))]
+    for _, name, color, col in EPOCH_TRACES:
+        axes = dict(xaxis="x" if col == 1 else "x2", yaxis="y" if col == 1 else "y2")
+        data.append(dict(type="scatter", x=[], y=[], name=name, mode="lines+markers", line=dict(color=color), **axes))
+    x = dict(title=dict(text="epoch"), range=[0, max_epochs + 0.2] if max_epochs else None)
+    titles = [
+        dict(text=t, x=x0, y=1, xref="paper", yref="paper", xanchor="center", yanchor="bottom", showarrow=False)
+        for t, x0 in (("loss", 0.225), ("accuracy", 0.775))
+    ]
+    layout = dict(
+        xaxis=dict(x, domain=[0, 0.45], anchor="y"),
+        xaxis2=dict(x, domain=[0.55, 1], anchor="y2"),
+        yaxis=dict(anchor="x"),
+        yaxis2=dict(anchor="x2", range=[0, 1.02]),
+        annotations=titles,
+        height=320,
+        margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(orientation="h", y=-0.25),
+        uirevision=1,  # redraws keep the person's zoom
     )
-    return fig
+    return update_curves(figure(data, layout), history, steps_per_epoch)
 
 
-def training_curves(history, steps_per_epoch=None, max_epochs=None):
-    """curves() while training: step losses placed by the known steps per epoch, x axis fixed to all epochs."""
-    fig = curves(history)
-    if steps_per_epoch:  # curves() guesses it from epoch 1, which is wrong before it ends or if it was cut short
-        set_step_losses(fig, history.get("steps", []), steps_per_epoch)
-    if max_epochs:
-        fig.update_xaxes(range=[0, max_epochs + 0.2])
-    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
-    fig.update_layout(uirevision="training")  # keep the person's zoom across redraws
-    return fig
-
-
-def set_step_losses(fig, steps, steps_per_epoch):
-    """Replace the per-step loss trace of a curves() figure in place (cheap, for redraws); False if it has none."""
-    if not fig.data or fig.data[0].name != "train loss (step)":
-        return False
-    fig.data[0].x = np.arange(1, len(steps) + 1, dtype=np.float32) / steps_per_epoch
+def update_curves(fig, history, steps_per_epoch=None):
+    """Put `history` into a curves() figure, in place: a redraw costs only its arrays, not a new figure (building
+    one takes plotly tens of milliseconds, on the web server's one interpreter, twice a second per training)."""
+    epochs, steps = history.get("epochs", []), history.get("steps", [])
+    per_epoch = steps_per_epoch or (max(1, epochs[0]["step"]) if epochs else max(1, len(steps)))
+    fig.data[0].x = np.arange(1, len(steps) + 1, dtype=np.float32) / per_epoch
     fig.data[0].y = np.asarray(steps, np.float32)
-    return True
+    x = np.array([e["epoch"] for e in epochs], dtype=np.float32)
+    for trace, (key, *_) in zip(fig.data[1:], EPOCH_TRACES):
+        trace.x, trace.y = x, np.array([e[key] for e in epochs], dtype=np.float32)
+    return fig
 
 
 def line_chart(traces, xaxis, yaxis_title, height, legend_y=None):
-    """Lines (go.Scatter traces) on one pair of axes; a legend below the plot when legend_y is given."""
-    fig = go.Figure(traces)
-    legend = {} if legend_y is None else dict(legend=dict(orientation="h", y=legend_y))
-    fig.update_layout(
-        template=TEMPLATE,
-        xaxis=xaxis,
-        yaxis_title=yaxis_title,
-        height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
-        **legend,
-    )
-    return fig
+    """Lines (scatter trace dicts) on one pair of axes; a legend below the plot when legend_y is given."""
+    layout = dict(xaxis=xaxis, yaxis=dict(title=dict(text=yaxis_title)), height=height)
+    layout.update(margin=dict(l=10, r=10, t=10, b=10))
+    if legend_y is not None:
+        layout["legend"] = dict(orientation="h", y=legend_y)
+    return figure([dict(type="scatter", **t) for t in traces], layout)
 
 
 def seed_curves(rows, colors=("#9467bd", "#1f77b4", "#2ca02c", "#d62728")):
@@ -90,15 +72,15 @@ def seed_curves(rows, colors=("#9467bd", "#1f77b4", "#2ca02c", "#d62728")):
         x = list(range(1, n + 1))
         color = colors[i % len(colors)]
         band = dict(mode="lines", line=dict(width=0, color=color), hoverinfo="skip", showlegend=False)
-        traces.append(go.Scatter(x=x, y=c.max(0), **band))
-        traces.append(go.Scatter(x=x, y=c.min(0), fill="tonexty", opacity=0.2, **band))
+        traces.append(dict(x=x, y=c.max(0), **band))
+        traces.append(dict(x=x, y=c.min(0), fill="tonexty", opacity=0.2, **band))
         name = f"{h} head{'s' * (h > 1)}"
-        traces.append(go.Scatter(x=x, y=c.mean(0), name=name, mode="lines+markers", line=dict(color=color)))
-    return line_chart(traces, dict(title="epoch"), "validation accuracy", 340, legend_y=-0.2)
+        traces.append(dict(x=x, y=c.mean(0), name=name, mode="lines+markers", line=dict(color=color)))
+    return line_chart(traces, dict(title=dict(text="epoch")), "validation accuracy", 340, legend_y=-0.2)
 
 
 def line(x, y, xaxis_title, yaxis_title, reverse_x=False):
     """One line with markers, e.g. accuracy against heads kept."""
-    trace = go.Scatter(x=list(x), y=list(y), mode="lines+markers", hovertemplate="%{x}: %{y:.4f}<extra></extra>")
-    xaxis = dict(title=xaxis_title, autorange="reversed" if reverse_x else True)
+    trace = dict(x=list(x), y=list(y), mode="lines+markers", hovertemplate="%{x}: %{y:.4f}<extra></extra>")
+    xaxis = dict(title=dict(text=xaxis_title), autorange="reversed" if reverse_x else True)
     return line_chart([trace], xaxis, yaxis_title, 300)

@@ -1,6 +1,10 @@
 """How every figure looks: colour scales, widths, when numbers fit in cells, labels shown as typed."""
 
+import functools
+
 import plotly.colors as pc
+import plotly.graph_objects as go
+import plotly.io as pio
 
 
 def _scale(colors):
@@ -18,6 +22,21 @@ WIDTH = 940  # a chart across the page (Streamlit's wide layout)
 HALF_WIDTH = 438  # a chart in one of st.columns(2, gap="large")
 COLORBAR_PX = 110  # the right margin plotly makes for a titled colour bar
 CELL_FONT, CELL_FONT_MIN = 10, 8  # px: numbers in cells at most this large; smaller than the least, none at all
+
+
+def figure(data, layout, template=TEMPLATE):
+    """A figure from plain dicts (traces with their "type"), not validated by plotly.py: its validation cost 10 ms
+    a figure, mostly copying the template, on the one interpreter every visitor's page shares. The builders'
+    output is validated by the tests instead (tests/unit/viz). template: a registered template's layout part
+    (its per-trace defaults would be 60% of a small figure's bytes), or None for Streamlit's theme."""
+    if template is not None:
+        layout = dict(layout, template=_layout_only(template))
+    return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
+
+
+@functools.cache
+def _layout_only(name):
+    return go.layout.Template(layout=pio.templates[name].layout)
 
 
 def axis_labels(tokens):
