@@ -132,10 +132,8 @@ def live(job):
     """
     snap = job.snapshot()
     status(snap, job)
-    if snap.steps:
-        ui.training_view.draw_curves(
-            snap.history, snap.steps_per_epoch, snap.max_epochs, "live", job.id
-        )  # no full view: cheap
+    # Drawn (empty) from the start: the browser loads its chart library while the worker begins, not after.
+    ui.training_view.draw_curves(snap.history, snap.steps_per_epoch, snap.max_epochs, "live", job.id)
     if len(snap.epochs) != ss.get("_train_epochs_drawn") or (not snap.active and ss.get("_train_watching")):
         st.rerun()  # a new epoch to show, or the end: also turns the timer off and lists the new run
 

@@ -14,8 +14,8 @@ ss = st.session_state
 def memo(key, build, keep=8):
     """This session's figure for `key`, built once: an epoch's figures never change, and redraws must be cheap.
 
-    Only the `keep` most recently used stay (a live run's curves, redrawn all along, among them): a closed tab's session lingers on the server for minutes (Streamlit keeps it
-    for a reconnect), and so does what it holds.
+    Only the `keep` most recently used stay (a live run's curves, redrawn all along, among them): a closed tab's
+    session lingers on the server for minutes (Streamlit keeps it for a reconnect), and so does what it holds.
     """
     cache = ss.setdefault("_train_memo", {})
     cache[key] = cache.pop(key) if key in cache else build()  # the most recently used last
@@ -37,7 +37,7 @@ def draw_view(v, prefix, source):
 
 def draw_curves(h, steps_per_epoch, max_epochs, prefix, source):
     st.markdown("**Loss and accuracy** (light: train loss per step)")
-    fig = memo((source, "curves"), lambda: line_charts.curves({}, steps_per_epoch, max_epochs))
+    fig = memo((source, "curves", max_epochs), lambda: line_charts.curves({}, steps_per_epoch, max_epochs))
     line_charts.update_curves(fig, h, steps_per_epoch)  # one figure per run, its arrays replaced on every redraw
     st.plotly_chart(fig, key=f"{prefix}_curves", config={"displayModeBar": False})
 

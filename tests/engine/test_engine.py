@@ -51,6 +51,7 @@ def test_more_trainings_than_workers_wait_and_see_their_place(cluster, tmp_path)
     fourth = jobs.start(spec(epochs=1), runs_dir=tmp_path)
     wait(lambda: third.snapshot().queue_position == 1 and fourth.snapshot().queue_position == 2)
     assert engine.busy() == (2, 2, 2)
+    assert third.snapshot().notice == ""  # every worker busy: the page says it waits, not that it is starting
     fourth.stop()  # cancelled while waiting: never trains
     assert "nothing was trained" in wait(lambda: (s := fourth.snapshot()).state == "stopped" and s).message
     long[0].stop()
