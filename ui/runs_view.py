@@ -16,8 +16,9 @@ HIDDEN = ["path", "shipped", "label", "link"]
 
 def runs_section():
     """Every run this visitor may see, newest first; pick one to see its results and what they can do with it."""
-    st.header("Your runs")
+    st.header("Runs")
     st.caption(
+        "Your runs, those shared with you, then the shipped models (read-only). "
         "Only you see your runs, until you share one by its link. "
         + (
             ""
@@ -29,8 +30,9 @@ def runs_section():
     )
     rows = runstore.runs_table((runstore.MODELS_DIR, visitor.home()), models.shared())
     df = pd.DataFrame(rows)
+    df["shared"] = [whose(r) for r in rows]
     num = st.column_config.NumberColumn(format="%.3f")
-    config = dict(test_acc=num, macro_f1=num, shared=st.column_config.CheckboxColumn("shared with you"))
+    config = dict(test_acc=num, macro_f1=num, shared=st.column_config.TextColumn("whose"))
     st.dataframe(df.drop(columns=HIDDEN), hide_index=True, key="runs_table", column_config=config, height=280)
     by_folder = {r["folder"]: r for r in rows}
     pick = st.selectbox(
@@ -43,6 +45,10 @@ def runs_section():
     )
     if pick:
         run_details(by_folder[pick])
+
+
+def whose(row):
+    return "shipped" if row["shipped"] else "shared with you" if row["shared"] else "yours"
 
 
 def run_details(row):

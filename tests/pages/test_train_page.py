@@ -170,6 +170,7 @@ def test_runs_can_be_renamed_downloaded_and_deleted_but_shipped_ones_only_downlo
     folder = train_here(runs_dir, small).run_name
     at = train_page()
     assert runs_table(at)["folder"].iloc[0] == folder  # newest first
+    assert runs_table(at)["shared"].iloc[0] == "yours"
     at.selectbox(key="run_pick").set_value(folder).run()
     assert not at.exception
     assert at.get("download_button") and at.selectbox(key="run_pick").value == folder
@@ -253,7 +254,10 @@ def test_a_share_link_opens_someone_elses_run_read_only():
     at.switch_page("pages/train.py").run()
     assert not at.exception
     table = runs_table(at)
-    assert list(table[table["folder"] == name]["shared"]) == [True] and "their-run" not in set(table["folder"])
+    assert list(table[table["folder"] == name]["shared"]) == ["shared with you"] and "their-run" not in set(
+        table["folder"]
+    )
+    assert set(table["shared"]) == {"shared with you", "shipped"}  # the column "whose": none of this visitor's own
     at.selectbox(key="run_pick").set_value(name).run()
     assert not at.exception
     assert "Shared with you by its link" in " ".join(c.value for c in at.caption)
