@@ -52,8 +52,11 @@ def _embedded():
     # A training's duration is unknown to Dask until one has run; saying it is long makes adaptive scaling start
     # a worker per waiting training (up to the maximum) instead of queueing every one on the first worker.
     with dask.config.set({"distributed.scheduler.default-task-durations": {PREFIX.rstrip("-"): "1h"}}):
-        scheduler = dict(cls=Scheduler, options=dict(host="127.0.0.1", port=0, dashboard=False))
-        opts = dict(nthreads=1, resources={RESOURCE: 1}, memory_limit=0, dashboard=False, host="127.0.0.1")
+        # Dask serves /health and /metrics even with no dashboard: on any free loopback port, so that several apps on
+        # one machine (the tests start many) do not contend for its default 8787.
+        http = dict(host="127.0.0.1", dashboard=False, dashboard_address="127.0.0.1:0")
+        scheduler = dict(cls=Scheduler, options=dict(port=0, **http))
+        opts = dict(nthreads=1, resources={RESOURCE: 1}, memory_limit=0, **http)
         opts["preload"] = ["attention.app.trainer"]
         worker = dict(cls=SubprocessWorker, options=dict(worker_class="distributed.Worker", worker_kwargs=opts))
         cluster = SpecCluster(scheduler=scheduler, worker=worker, name="attention")
