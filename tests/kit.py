@@ -2,6 +2,7 @@
 heatmap cells as Chromium drew them."""
 
 import random
+import time
 from pathlib import Path
 
 import torch
@@ -78,12 +79,21 @@ CELLS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
   }))"""
 
 
-def cells_overflowing(page, min_font=8):
+def cells_overflowing(page, min_font=8, settle_s=5.0):
     """The drawn heatmaps whose cell text is wider than its cell (less than 1 px clear on each side), taller
-    than it, or smaller than `min_font` px; also returns every heatmap, for further checks."""
-    maps = page.evaluate(CELLS_JS)
+    than it, or smaller than `min_font` px; also returns every heatmap, for further checks.
+
+    Asked again for up to `settle_s` seconds while some overflow: on a narrow window plotly first draws at the
+    figure's own width and then fits it to the page (a busy machine once caught that first frame in CI); what
+    counts is the page a person is left looking at."""
     fits = lambda m: m["text_w"] + 2 <= m["cell_w"] and m["text_h"] <= m["cell_h"] and m["font"] >= min_font
-    return [m for m in maps if m["n"] and not fits(m)], maps
+    deadline = time.monotonic() + settle_s
+    while True:
+        maps = page.evaluate(CELLS_JS)
+        bad = [m for m in maps if m["n"] and not fits(m)]
+        if not bad or time.monotonic() > deadline:
+            return bad, maps
+        page.wait_for_timeout(200)
 
 
 # --- tiny datasets a training finishes on in a second ---------------------------------------------
