@@ -20,7 +20,8 @@ from attention.app import progress as ev
 from attention.app.runstore import save_new_run
 from attention.core.model import AttentionClassifier, ModelConfig
 from attention.data.types import DataError, Split, TextDataset
-from attention.training.checkpoints import FIT_STATE, CheckpointError, load_fit_state, save_fit_state
+from attention.training.checkpoints import CheckpointError
+from attention.training.fit_state import FIT_STATE, load_fit_state, save_fit_state
 from attention.training.loop import TrainConfig, TrainingDiverged, build_model, final_metrics, final_reports, fit
 from attention.training.prepared import load_prepared
 

@@ -17,7 +17,8 @@ from attention.core.model import AttentionClassifier, ModelConfig
 from attention.core.tokenizer import Tokenizer
 from attention.data.batching import Encoded, batches, encode
 from attention.data.registry import load_dataset
-from attention.training.checkpoints import FitState, save_run
+from attention.training.checkpoints import save_run
+from attention.training.fit_state import FitState
 from attention.training.metrics import classification_report
 
 

@@ -1,11 +1,17 @@
 """A head on the frozen encoder: embeddings equal the encoder's pooled output, are computed once, and a head
 trained on them learns a task the encoder can read."""
 
+import json
+import subprocess
+import sys
+
+import pytest
 import torch
 
 from attention.core.bert import BertClassifier
 from attention.data.batching import pad_batch
 from attention.data.pretrained import load_minilm
+from attention.training.checkpoints import CheckpointError, load_run, save_run
 from attention.training.embeddings import cached_embed, embed, train_head
 
 GOOD = ["a wonderful, lovely day", "great food and kind staff", "I loved it", "what a delight", "superb and fun"]
@@ -37,3 +43,25 @@ def test_embeddings_are_cached_by_content_and_a_head_learns_on_them(tmp_path, mo
     with torch.no_grad():
         logits, _ = model(ids, key_padding_mask=pad, need_weights=False)
     assert logits.argmax(-1).tolist() == [1, 0]  # unseen sentences read right: the encoder knows English
+
+
+def test_a_head_run_saves_only_its_head_and_loads_back_to_the_same_predictions(tmp_path):
+    encoder, pieces = load_minilm()
+    torch.manual_seed(0)
+    model = BertClassifier(encoder, 2).eval()
+    path = save_run(tmp_path / "minilm-run", model, pieces, ["bad", "good"], meta=dict(dataset="tiny"))
+    assert not (path / "vocab.json").exists() and (path / "model.safetensors").stat().st_size < 10_000
+    run = load_run(path)
+    assert run.classes == ["bad", "good"] and run.model.encoder is encoder  # one encoder per process
+    text = "such a lovely, kind place"
+    ids = torch.tensor([pieces.encode(text).ids])
+    with torch.no_grad():
+        torch.testing.assert_close(run.model(ids)[0], model(ids)[0])
+    cmd = [sys.executable, "-m", "attention.predict", "--model", str(path), text]
+    row = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    expected = model(ids)[0].softmax(-1)[0].tolist()
+    assert list(row["probabilities"]) == ["bad", "good"]
+    assert max(abs(a - b) for a, b in zip(row["probabilities"].values(), expected)) < 1e-5
+    (path / "model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_run(path)

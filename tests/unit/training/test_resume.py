@@ -7,7 +7,8 @@ import pytest
 import torch
 from kit import MODEL, tiny
 
-from attention.training.checkpoints import FIT_STATE, CheckpointError, load_fit_state, save_fit_state
+from attention.training.checkpoints import CheckpointError
+from attention.training.fit_state import FIT_STATE, load_fit_state, save_fit_state
 from attention.training.loop import TrainConfig, build_model, fit, prepare
 
 CFG = TrainConfig(epochs=4, batch_size=16, min_freq=1, patience=100)
