@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from attention.analysis.sentence import MAX_CHARS
-from attention.data.batching import pad_batch
+from attention.data.batching import Encoded, batches_by_length
 from attention.training.checkpoints import MODELS_DIR, CheckpointError, load_run
 
 
@@ -35,20 +35,16 @@ def predict(run, texts, batch_size=256):
     """One dict per text: prediction, probabilities (class -> p) and truncated_words; or error."""
     encs = [run.tokenizer.encode(t[:MAX_CHARS], run.model.cfg.max_len) for t in texts]  # as Explore cuts them
     out = [dict(text=t) for t in texts]
-    by_length = {}
-    for i, e in enumerate(encs):
-        if e.ids:
-            by_length.setdefault(len(e.ids), []).append(i)
-        else:
-            out[i]["error"] = "no words this model can read"
-    for group in by_length.values():
-        for start in range(0, len(group), batch_size):
-            idx = group[start : start + batch_size]
-            ids, _ = pad_batch([torch.tensor(encs[i].ids) for i in idx])  # equal lengths: no padding
-            logits, _ = run.model(ids, is_causal=run.model.cfg.causal, need_weights=False)  # masks as trained
-            for i, p in zip(idx, logits.softmax(-1).tolist()):
-                out[i].update(prediction=run.classes[max(range(len(p)), key=p.__getitem__)])
-                out[i].update(probabilities=dict(zip(run.classes, p)), truncated_words=encs[i].truncated)
+    readable = [i for i, e in enumerate(encs) if e.ids]
+    for i in sorted(set(range(len(texts))) - set(readable)):
+        out[i]["error"] = "no words this model can read"
+    data = Encoded([torch.tensor(encs[i].ids) for i in readable], torch.zeros(len(readable), dtype=torch.long))
+    for idx, ids, _, _ in batches_by_length(data, batch_size):  # equal lengths: no padding
+        logits, _ = run.model(ids, is_causal=run.model.cfg.causal, need_weights=False)  # masks as trained
+        for j, p, c in zip(idx.tolist(), logits.softmax(-1).tolist(), logits.argmax(-1).tolist()):
+            i = readable[j]
+            out[i].update(prediction=run.classes[c], probabilities=dict(zip(run.classes, p)))
+            out[i]["truncated_words"] = encs[i].truncated
     return out
 
 

@@ -22,7 +22,7 @@ from attention.app import runlog, trainer  # noqa: E402
 from attention.app.trainer import TORCH_THREADS  # noqa: E402
 from attention.training.loop import TrainConfig  # noqa: E402
 from bench import cli as bench_cli  # noqa: E402
-from tools.browser import pss_mb, rss_mb, worker_pids  # noqa: E402
+from tools.browser import STEP_POINTS_JS, pss_mb, rss_mb, worker_pids  # noqa: E402
 
 CFG = TrainConfig(epochs=6)  # the Train page's defaults
 MODEL = dict(d_model=64, num_heads=4, num_layers=1, positional="sinusoidal", pad_mask=True, causal=False)
@@ -66,15 +66,6 @@ def job_alone(tmp):
     assert snap.state in ("done", "stopped"), snap.message
     history = json.loads((Path(snap.run_path) / "history.json").read_text())
     return per_epoch(history) + (wall,)
-
-
-STEP_POINTS_JS = """() => {
-  for (const d of document.querySelectorAll('.js-plotly-plot')) {
-    const t = (d._fullData || []).find(t => t.name === 'train loss (step)');
-    if (t) return t.y.length;
-  }
-  return 0;
-}"""
 
 
 def cpu_s(pid):

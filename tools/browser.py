@@ -26,6 +26,15 @@ CHROMIUM_ARGS = [
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"  # a page that has finished its run
 
+# How many per-step losses the Train page's curves chart has drawn (0 before it has one).
+STEP_POINTS_JS = """() => {
+  for (const d of document.querySelectorAll('.js-plotly-plot')) {
+    const t = (d._fullData || []).find(t => t.name === 'train loss (step)');
+    if (t) return t.y.length;
+  }
+  return 0;
+}"""
+
 
 def rss_mb(pid):
     """A process's resident set size in MB (Linux)."""

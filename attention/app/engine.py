@@ -107,7 +107,8 @@ def stop(job_dir):
 
 
 def queue():
-    """The engine's view of every training: {"tasks": {key: state}, "waiting": [keys, first first], "capacity"}.
+    """The engine's view of every training: {"tasks": {key: state}, "waiting": [keys, first first], "running": how
+    many execute, "capacity"}.
 
     A task's state is Dask's, or "executing" once its worker reports it running (worker heartbeats: up to about a
     second late). A waiting task may already be "processing": the scheduler hands a resource-bound task to a worker
@@ -123,7 +124,8 @@ def _queue(dask_scheduler):
     tasks = {ts.key: "executing" if ts.key in executing else ts.state for ts in mine}
     waiting = sorted((ts for ts in mine if tasks[ts.key] in WAITING), key=_priority)
     capacity = sum(ws.resources.get(RESOURCE, 0) for ws in dask_scheduler.workers.values())
-    return dict(tasks=tasks, waiting=[ts.key for ts in waiting], capacity=capacity)
+    running = sum(state == "executing" for state in tasks.values())
+    return dict(tasks=tasks, waiting=[ts.key for ts in waiting], running=running, capacity=capacity)
 
 
 def _priority(ts):
@@ -142,5 +144,4 @@ def busy():
     if _client is None and not SCHEDULER:
         return 0, 0, MAX_TRAININGS
     q = queue()
-    running = sum(state == "executing" for state in q["tasks"].values())
-    return running, len(q["waiting"]), q["capacity"] or (0 if SCHEDULER else MAX_TRAININGS)
+    return q["running"], len(q["waiting"]), q["capacity"] or (0 if SCHEDULER else MAX_TRAININGS)

@@ -137,10 +137,9 @@ class Job:
             )
         elif p.state == "queued":
             p.queue_position = engine.place(q, self.id)
-            running = sum(s == "executing" for s in q["tasks"].values())
             if not q["capacity"]:
                 p.notice = "Starting a worker for this training (a few seconds)…"
-            elif p.queue_position <= 1 and running < q["capacity"]:  # a worker is free: it is being handed over
+            elif p.queue_position <= 1 and q["running"] < q["capacity"]:  # a worker is free: it is being handed over
                 p.notice = "Starting your training…"
         elif state == "no-worker" or (state in engine.WAITING and p.attempt and quiet):
             p.notice = f"The worker training this was lost. It will go on {after(p)} once a worker is free."

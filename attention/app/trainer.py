@@ -21,7 +21,7 @@ from attention.app.runstore import save_new_run
 from attention.core.model import AttentionClassifier, ModelConfig
 from attention.data.types import DataError, Split, TextDataset
 from attention.training.checkpoints import CheckpointError
-from attention.training.fit_state import FIT_STATE, load_fit_state, save_fit_state
+from attention.training.fit_state import clear_fit_state, load_fit_state, save_fit_state
 from attention.training.loop import TrainConfig, TrainingDiverged, build_model, final_metrics, final_reports, fit
 from attention.training.prepared import load_prepared
 
@@ -102,6 +102,7 @@ def _train(job_dir, spec):
     probe_texts = ev.pick_probes(dataset.name, data.texts["val"], data.tokenizer)
     probes = ev.probe_attention(model, data.tokenizer, probe_texts)
     watch = Watch(job_dir, len(data.classes), cfg.lr, probe_texts, [tokens for tokens, _ in probes])
+    before = [as_json(w) for _, w in probes]  # epoch 0: before training
     if state:
         runlog.append(job_dir, "resumed", epochs=state.epoch)
         watch.catch_up(runlog.Follower(str(job_dir)).update())
@@ -117,9 +118,9 @@ def _train(job_dir, spec):
             val_labels=data.val.labels.tolist(),
             probe_texts=probe_texts,
             probe_tokens=watch.probe_tokens,
-            probes=[as_json(w) for _, w in probes],
+            probes=before,
         )
-        watch.probes.append([as_json(w) for _, w in probes])
+        watch.probes.append(before)
     on_eval = lambda record, preds: watch.epoch(model, data, record, preds)
     on_checkpoint = lambda fit_state: save_fit_state(job_dir, fit_state)
     events = dict(on_step=watch.step, on_eval=on_eval, should_stop=watch.should_stop, on_checkpoint=on_checkpoint)
@@ -131,8 +132,7 @@ def _train(job_dir, spec):
         return end(job_dir, "stopped", "Stopped before the first batch was trained: nothing was saved.")
     runlog.append(job_dir, "saving", best_epoch=history["best_epoch"])
     save(job_dir, spec, model, data, dataset, history, watch)
-    for f in [job_dir / FIT_STATE, *job_dir.glob("fit_state.*")]:  # saved as a run: the state is no longer needed
-        f.unlink(missing_ok=True)
+    clear_fit_state(job_dir)  # saved as a run: the state is no longer needed
 
 
 def resume_state(job_dir, model):

