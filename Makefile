@@ -35,6 +35,7 @@ bench: $(VENV)/.deps
 # Retrain the shipped default models (about 10 minutes on 2 idle CPU cores).
 models: $(VENV)/.deps
 	$(PY) -m attention.training.recipes
+	$(PY) -m attention.analysis.lab_file models/minilm-tweets models/minilm-bbc
 
 # The README's screenshots (starts the app and a headless Chromium).
 screenshots: $(VENV)/.dev-deps

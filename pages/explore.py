@@ -6,6 +6,7 @@ import streamlit as st
 
 import ui
 from attention.analysis.sentence import MAX_CHARS, Masks, analyze, export_csv, export_json, panels
+from attention.analysis.views import merge_pieces, word_groups
 from attention.app.results import heads_sentence, load_results
 from attention.app.scope import EXAMPLES, doubts, scope_note
 from attention.viz import attention_maps, bar_charts, style
@@ -46,6 +47,7 @@ with right:
     st.caption(f"This model was trained with: **{ui.words.trained_masks(cfg)}**.")
     unmasked = functools.cache(lambda pad: analyze(run.model, run.tokenizer, text, Masks(pad_to=pad)))
     masks = ui.controls.masks(cfg, lambda pad: (unmasked(pad).tokens, unmasked(pad).unknown))
+    merge = unmasked(0).words is not None and st.toggle("Show words, not word pieces", key="merge", help=ui.words.MERGE)
 
 base, now = unmasked(masks.pad_to), analyze(run.model, run.tokenizer, text, masks)
 changed = now.masks != base.masks
@@ -56,7 +58,7 @@ with left:
     st.caption(f"{p:.0%} probability")
     if why:
         st.warning(f"Take this one with care: {'; '.join(why)}.")
-    st.caption(ui.words.md_escape(scope_note(run.meta.get("dataset", "?"))))
+    st.caption(ui.words.md_escape(scope_note(run.meta.get("dataset", "?"), "encoder" in run.meta)))
     if changed:
         before = run.classes[base.pred]
         if base.pred != now.pred:
@@ -72,6 +74,15 @@ with left:
     if cut := ui.words.cut_message(now.truncated, now.cut_chars, cfg.max_len):
         st.warning(cut)
 
+groups, words = word_groups(now.tokens, now.words) if merge else (None, now.tokens)
+shown = (lambda ws: [merge_pieces(w, groups) for w in ws]) if merge else (lambda ws: ws)
+now_w, base_w = shown(now.weights), shown(base.weights)
+labels = style.axis_labels(words if merge else now.tokens)
+if "[CLS]" in now.tokens:
+    st.caption(ui.words.SPECIAL_TOKENS)
+if cfg.num_layers > 1:
+    ui.explore.overview(now_w, cfg)
+
 st.subheader(f"Layer {layer}: every head's attention")
 focus_opts = ["all"] + ["avg"] * (cfg.num_heads > 1) + [f"h{h + 1}" for h in range(cfg.num_heads)]
 ui.controls.keep_options("focus", focus_opts, single=True)
@@ -80,14 +91,16 @@ focus = c1.segmented_control("Show", focus_opts, key="focus", format_func=ui.wor
 view = "weights"
 if changed:
     view = c2.segmented_control("Colour", ["weights", "difference"], key="view", default="weights") or "weights"
-w = now.weights[layer - 1]
-if view == "difference" and len(base.weights[layer - 1]) == len(w):
+w = now_w[layer - 1]
+if view == "difference" and len(base_w[layer - 1]) == len(w):
     st.caption("Colour = weight with your masks minus weight without them (red: lost attention, blue: gained).")
 off_here = [h for li, h in masks.removed_heads if li == layer - 1]
-stack, titles, diverging = panels(w, base.weights[layer - 1] if view == "difference" else None, focus, off_here)
+stack, titles, diverging = panels(w, base_w[layer - 1] if view == "difference" else None, focus, off_here)
 scale, wrap = "change" if diverging else "weight", 4 if len(stack) > 1 else 1
-fig = attention_maps.heatmaps(stack, style.axis_labels(now.tokens), titles, scale=scale, wrap=wrap)
+fig = attention_maps.heatmaps(stack, labels, titles, scale=scale, wrap=wrap)
 st.plotly_chart(fig, key="grid", config={"toImageButtonOptions": {"filename": f"attention-{name}"}})
+if cfg.num_layers > 1:
+    ui.explore.across_layers(now.weights, groups if merge else None, labels)
 step_head = int(focus[1:]) if focus[1:].isdigit() else 1  # "All heads"/"Average": start with head 1
 short = text[:MAX_CHARS]  # what the model read; a link of 50,000 characters fails (HTTP 400)
 link = dict(model=name, text=short, layer=layer, head=step_head, **ui.controls.mask_link(masks))

@@ -76,15 +76,19 @@ if cut := ui.words.cut_message(t.truncated, t.cut_chars, cfg.max_len):
     st.warning(cut)
 
 st.header(f"1 · The input to layer {layer}: X ({T} × {D})")
+norm = "LayerNorm of the sum" if t.embed_norm else "sum"
 if t.embedding is not None and t.position is not None:
     st.markdown(
         f"Each token is a row of {D} numbers: its learned **embedding** plus the **{t.positional} positional "
-        "encoding** of its place in the sentence. Their sum X is what attention works on."
+        f"encoding** of its place in the sentence. The {norm}, X, is what attention works on."
+        + (" (As in BERT, the embedding includes the token-type embedding of a first sentence.)" * t.embed_norm)
     )
-    mats, titles = [t.embedding, t.position, t.x], ["token embedding", "+ positional encoding", f"= X ({T} × {D})"]
+    mats = [t.embedding, t.position, t.x]
+    titles = ["token embedding", "+ positional encoding", f"= X ({T} × {D})" + "<br>after LayerNorm" * t.embed_norm]
 elif t.embedding is not None:
     why = "positional encoding removed above" if nopos else "this model adds no positional encoding"
-    st.markdown(f"Each token is a row of {D} numbers, its learned **embedding** ({why}): X = embedding.")
+    x_is = "LayerNorm(embedding)" if t.embed_norm else "embedding"
+    st.markdown(f"Each token is a row of {D} numbers, its learned **embedding** ({why}): X = {x_is}.")
     mats, titles = [t.x], [f"X ({T} × {D})"]
 else:
     st.markdown(f"Layer {layer}'s input is layer {layer - 1}'s output, after its Add & Norm: LayerNorm(X + attention).")

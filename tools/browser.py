@@ -77,11 +77,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(runs_dir, port=None):
-    """Start `streamlit run app.py` headless; return (process, base url) once /_stcore/health answers ok."""
+def start_server(runs_dir, port=None, script="app.py"):
+    """Start `streamlit run app.py` (or another script) headless; return (process, base url) once /_stcore/health
+    answers ok."""
     port = port or free_port()
     env = dict(os.environ, ATTENTION_RUNS_DIR=str(runs_dir))
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port)]
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port", str(port)]
     cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     log = tempfile.TemporaryFile()  # a file, not a pipe: a pipe nobody reads blocks a chatty server
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -101,10 +102,11 @@ def start_server(runs_dir, port=None):
     raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
 
 
-# The attention grids on a page as Chromium drew them (Explore's heatmaps): tests and bench/explore.py read it.
+# The attention grids on a page as Chromium drew them (Explore's heatmaps, not the unlabelled thumbnails of every
+# head): tests and bench/explore.py read it.
 GRIDS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
   .filter(d => !d.closest("[data-stale='true']"))
-  .filter(d => (d._fullData || []).some(t => t.type === 'heatmap' && t.coloraxis))
+  .filter(d => (d._fullData || []).some(t => t.type === 'heatmap' && t.coloraxis && t.x))
   .map(d => ({
     n: d._fullData.filter(t => t.type === 'heatmap').length,
     titles: (d.layout.annotations || []).map(a => a.text),

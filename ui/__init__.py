@@ -5,12 +5,24 @@ frame     what surrounds every page (app.py draws it; ensure_router when a page 
 models    which model a page shows: cached runs, the sidebar's picker and summary
 links     the address bar as state: shared links read once, the view written back
 controls  widget state that outlives a page, and the callbacks of shared controls
+explore   Explore's views of a many-layered model: every head at a glance, across the layers
 training_view  how one training is drawn on the Train page (live or saved)
 runs_view  the Train page's runs: the visitor's own, shared with them, shipped; rename, delete, share
 visitor   who the visitor is (login or a cookie), and so which runs are theirs
 words     text for the page: user text escaped, what was cut, masks and head names
 """
 
-from ui import controls, frame, links, models, runs_view, server, training_view, visitor, words
+from ui import controls, explore, frame, links, models, runs_view, server, training_view, visitor, words
 
-__all__ = ["controls", "frame", "links", "models", "runs_view", "server", "training_view", "visitor", "words"]
+__all__ = [
+    "controls",
+    "explore",
+    "frame",
+    "links",
+    "models",
+    "runs_view",
+    "server",
+    "training_view",
+    "visitor",
+    "words",
+]

@@ -106,10 +106,12 @@ def opened(name):
 
 
 def siblings(name):
-    """{heads: name} of the shipped models trained on the same dataset as `name`."""
+    """{heads: name} of the shipped models of the same kind (small, or on the pretrained encoder) trained on the
+    same dataset as `name`."""
     cat = catalog()
-    dataset = cat[name]["dataset"]
-    shipped = sorted((r for r in cat.values() if r["shipped"] and r["dataset"] == dataset), key=lambda r: r["heads"])
+    kind = lambda r: (r["dataset"], r["encoder"])
+    same = (r for r in cat.values() if r["shipped"] and kind(r) == kind(cat[name]))
+    shipped = sorted(same, key=lambda r: r["heads"])
     return {r["heads"]: r["folder"] for r in shipped}
 
 

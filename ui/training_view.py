@@ -45,6 +45,9 @@ def draw_curves(h, steps_per_epoch, max_epochs, prefix, source):
 def draw_probes(v, prefix, source):
     """How each head's attention on a fixed probe sentence changed, epoch by epoch."""
     st.markdown("**Heads during training** (fixed probe sentences, recorded after every epoch)")
+    if v.frozen or (v.probe_weights and not v.probe_texts):
+        st.caption("None to show: MiniLM is frozen, so its heads look the same after every epoch. See them on Explore.")
+        return
     if not v.probe_weights:
         st.caption("Not recorded for this run: it was not trained on this page.")
         return

@@ -31,3 +31,15 @@ def head_pairs(labels):
 
 def focus_label(opt):
     return {"all": "All heads", "avg": "Average"}.get(opt) or f"Head {opt[1:]}"
+
+
+MERGE = (
+    "The model reads word pieces (a rare word is split: 'unbelievably' → 'un', '##bel', …). Merged, a word's weight "
+    "as a key is the sum over its pieces (rows still sum to 1), and as a query the average of its pieces' rows. "
+    "Only the display changes: the model still computes on pieces."
+)
+SPECIAL_TOKENS = (
+    "[CLS] and [SEP] are the markers BERT-style models put around every input. Many heads send most of a row's "
+    "weight to them: when a head's pattern (say, 'look at the next word') finds nothing to do, it parks its weight "
+    "on a token whose value changes little, close to a no-op (Clark et al. 2019, *What does BERT look at?*)."
+)

@@ -22,33 +22,52 @@ class Scores:
 
 
 @torch.inference_mode()
-def score(model, data: Encoded, head_mask=None, batch_size=256) -> Scores:
-    """Evaluate with some heads removed. head_mask (L, H): 1 keep, 0 remove. Unpadded: batch size changes nothing."""
+def layer_inputs(model, data: Encoded, batch_size=256):
+    """Each batch's input to every layer, every head on, and the last layer's output: [(idx, labels, [x_0 .. x_L])].
+    Removing a head of layer l then reruns layers l and up only (5/12 of MiniLM's work on average)."""
+    cfg, out = model.cfg, []
+    for idx, ids, kpm, y in batches_by_length(data, batch_size):  # one length per batch: no <pad> anywhere
+        xs = [model.drop(model.embed_tokens(ids))]
+        for block in model.blocks:
+            xs.append(block(xs[-1], kpm if cfg.pad_mask else None, None, cfg.causal, False)[0])
+        out.append((idx, y, xs))
+    return out
+
+
+@torch.inference_mode()
+def score(model, data: Encoded, head_mask=None, prefix=None) -> Scores:
+    """Evaluate with some heads removed. head_mask (L, H): 1 keep, 0 remove. prefix: layer_inputs(model, data),
+    computed once for many masks. Unpadded: batch size changes nothing."""
     cfg = model.cfg
+    prefix = prefix or layer_inputs(model, data)
+    keep = torch.ones(cfg.num_layers, cfg.num_heads) if head_mask is None else head_mask
+    start = next((i for i in range(cfg.num_layers) if (keep[i] == 0).any()), cfg.num_layers)
     total, preds = 0.0, torch.empty(len(data), dtype=torch.long)
-    for idx, ids, kpm, y in batches_by_length(data, batch_size):
-        logits, _ = model(
-            ids, kpm if cfg.pad_mask else None, is_causal=cfg.causal, need_weights=False, head_mask=head_mask
-        )
+    for idx, y, xs in prefix:
+        x = xs[start]
+        for i in range(start, cfg.num_layers):
+            x = model.blocks[i](x, None, None, cfg.causal, False, keep[i])[0]  # no <pad>: nothing to mask
+        logits = model.head(x.mean(1))  # the models' pooling: the mean over tokens, none of them <pad>
         total += F.cross_entropy(logits, y, reduction="sum").item()
         preds[idx] = logits.argmax(-1)
     p = preds.numpy()
     return Scores(total / len(data), float((p == data.labels.numpy()).mean()), p)
 
 
-def ablation(model, data: Encoded):
+def ablation(model, data: Encoded, prefix=None):
     """Remove each head alone. Returns (full Scores, rows sorted by importance: most harmful removal first).
 
     Each row: layer, head (0-based), d_acc and d_loss (removed minus full), flipped (indices whose prediction changed).
     """
     L, H = model.cfg.num_layers, model.cfg.num_heads
-    full = score(model, data)
+    prefix = prefix or layer_inputs(model, data)
+    full = score(model, data, prefix=prefix)
     rows = []
     for layer in range(L):
         for head in range(H):
             mask = torch.ones(L, H)
             mask[layer, head] = 0
-            s = score(model, data, mask)
+            s = score(model, data, mask, prefix)
             flipped = np.flatnonzero(s.preds != full.preds)
             rows.append(
                 dict(
@@ -64,17 +83,21 @@ def ablation(model, data: Encoded):
     return full, rows
 
 
-def pruning_curve(model, data: Encoded, rows):
-    """Remove heads from least to most important (by ablation rows); accuracy after each removal.
+def pruning_curve(model, data: Encoded, rows, prefix=None, points=12):
+    """Remove heads from least to most important (by ablation rows); accuracy after each removal, or after each
+    group of removals when there are more than `points` heads (72 heads: 6 at a time).
 
     Returns [(heads kept, accuracy)], starting with all heads kept and ending with none.
     """
     L, H = model.cfg.num_layers, model.cfg.num_heads
-    mask = torch.ones(L, H)
-    curve = [(L * H, score(model, data).accuracy)]
-    for r in reversed(rows):  # least important first
-        mask[r["layer"], r["head"]] = 0
-        curve.append((int(mask.sum()), score(model, data, mask.clone()).accuracy))
+    prefix = prefix or layer_inputs(model, data)
+    mask, step = torch.ones(L, H), -(-len(rows) // points)
+    curve = [(L * H, score(model, data, prefix=prefix).accuracy)]
+    order = rows[::-1]  # least important first
+    for start in range(0, len(order), step):
+        for r in order[start : start + step]:
+            mask[r["layer"], r["head"]] = 0
+        curve.append((int(mask.sum()), score(model, data, mask.clone(), prefix).accuracy))
     return curve
 
 
@@ -92,12 +115,13 @@ def collect_weights(model, data: Encoded, limit=512, batch_size=128):
 
 
 def diagnostics(samples, layer=0):
-    """Per head of one layer: entropy (nats, mean over query rows) and share of attention on self, previous, first.
+    """Per head of one layer: entropy (nats, mean over query rows) and share of attention on self, previous, first
+    and last token (MiniLM's [CLS] and [SEP]).
 
     samples: list of per-layer (H, T, T) arrays as from collect_weights (real tokens only).
     Returns dict name -> (H,) array.
     """
-    sums = dict(entropy=0.0, self=0.0, previous=0.0, first=0.0)
+    sums = dict(entropy=0.0, self=0.0, previous=0.0, first=0.0, last=0.0)
     rows = 0
     for per_layer in samples:
         w = per_layer[layer]  # (H, T, T)
@@ -106,6 +130,7 @@ def diagnostics(samples, layer=0):
         sums["self"] = sums["self"] + np.trace(w, axis1=1, axis2=2)
         sums["previous"] = sums["previous"] + (np.diagonal(w, offset=-1, axis1=1, axis2=2).sum(-1) if T > 1 else 0.0)
         sums["first"] = sums["first"] + w[:, :, 0].sum(-1)
+        sums["last"] = sums["last"] + w[:, :, -1].sum(-1)
         rows += T
     return {k: np.asarray(v) / max(rows, 1) for k, v in sums.items()}
 
@@ -166,13 +191,23 @@ def validation_of(run, limit=None):
     return encode(run.tokenizer, split, run.model.cfg.max_len), split.texts
 
 
-def lab_report(run, limit=1000):
+def lab_limit(cfg, limit=1000):
+    """How many validation texts the lab measures: up to 1,000, fewer for bigger models (about a minute for
+    MiniLM's 72 heads on 2 cores)."""
+    return limit if cfg.num_layers * cfg.d_model <= 512 else 300
+
+
+def lab_report(run, limit=None):
     """Everything the Heads lab shows for one model, on (up to `limit` texts of) its validation split.
 
     Numbers only, no attention weights (hundreds of (H, T, T) arrays): the page caches the report per model.
     """
+    limit = limit or lab_limit(run.model.cfg)
     data, texts = validation_of(run, limit)
-    full, rows = ablation(run.model, data)
+    prefix = layer_inputs(run.model, data)
+    full, rows = ablation(run.model, data, prefix)
+    curve = pruning_curve(run.model, data, rows, prefix)
+    del prefix  # every layer's hidden states: tens of MB for MiniLM
     samples = collect_weights(run.model, data, limit=min(limit, 512))
     layers = range(run.model.cfg.num_layers)
     hits = None
@@ -185,7 +220,7 @@ def lab_report(run, limit=1000):
     return dict(
         full=full,
         rows=rows,
-        curve=pruning_curve(run.model, data, rows),
+        curve=curve,
         diagnostics=diags,
         roles=[head_roles(d, mean_len) for d in diags],
         similarity=[similarity(samples, layer) for layer in layers],
@@ -200,12 +235,13 @@ def lab_report(run, limit=1000):
 def head_roles(diag, mean_len):
     """role() of every head of one layer, from that layer's diagnostics()."""
     keys = ("entropy", "self", "previous", "first")
-    return [role(*(diag[k][h] for k in keys), mean_len) for h in range(len(diag["self"]))]
+    return [role(*(diag[k][h] for k in keys), mean_len, diag["last"][h]) for h in range(len(diag["self"]))]
 
 
-def role(entropy_, self_, prev, first, T_mean):
+def role(entropy_, self_, prev, first, T_mean, last=0.0):
     """A short name for what a head mostly does, from its diagnostics."""
-    top = max(("self", self_), ("previous token", prev), ("first token", first), key=lambda kv: kv[1])
+    shares = ("self", self_), ("previous token", prev), ("first token", first), ("last token", last)
+    top = max(shares, key=lambda kv: kv[1])
     if top[1] >= 0.5:
         return top[0]
     if entropy_ >= 0.8 * math.log(max(T_mean, 2)):

@@ -34,6 +34,8 @@ class Analysis:
     probs: np.ndarray  # (C,)
     weights: list[np.ndarray]  # per layer, (H, T, T) float32
     masks: Masks = field(default_factory=Masks)
+    words: list | None = None  # word pieces only: per token, the index of the word it came from (None: [CLS]...)
+    n_pad: int = 0  # padding tokens at the end
 
     @property
     def pred(self):
@@ -71,10 +73,10 @@ def encode(model, tokenizer, text: str, masks: Masks):
     return enc, max(len(text) - MAX_CHARS, 0), ids, kpm, attn, head_mask
 
 
-def padded_labels(enc, T):
-    """(tokens, unknown flags) of an encoding with <pad> added up to T tokens, as the model sees them."""
+def padded_labels(enc, T, pad_token=PAD):
+    """(tokens, unknown flags) of an encoding with padding added up to T tokens, as the model sees them."""
     n_pad = T - len(enc.ids)
-    return enc.tokens + [PAD] * n_pad, enc.unknown + [False] * n_pad
+    return enc.tokens + [pad_token] * n_pad, enc.unknown + [False] * n_pad
 
 
 @torch.inference_mode()
@@ -84,7 +86,8 @@ def analyze(model, tokenizer, text: str, masks: Masks = Masks()) -> Analysis:
     masks = resolve(masks, cfg)
     enc, cut, ids, kpm, attn, head_mask = encode(model, tokenizer, text, masks)
     logits, weights = model(ids, kpm, attn, masks.causal, True, head_mask, masks.positional)
-    tokens, unknown = padded_labels(enc, ids.size(1))
+    tokens, unknown = padded_labels(enc, ids.size(1), tokenizer.pad_token)
+    n_pad = ids.size(1) - len(enc.ids)
     return Analysis(
         tokens=tokens,
         unknown=unknown,
@@ -93,6 +96,8 @@ def analyze(model, tokenizer, text: str, masks: Masks = Masks()) -> Analysis:
         probs=logits.softmax(-1)[0].numpy(),
         weights=[w[0].numpy().astype(np.float32) for w in weights],
         masks=masks,
+        words=enc.words + [None] * n_pad if hasattr(enc, "words") else None,
+        n_pad=n_pad,
     )
 
 

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from attention.analysis.sentence import Masks, encode, padded_labels, resolve
+from attention.core.bert import BertClassifier
 from attention.core.mha import causal_mask, masked_softmax
-from attention.core.tokenizer import PAD_ID
 
 
 @dataclass
@@ -64,6 +64,7 @@ class HeadSteps:
     block_out: np.ndarray  # (T, D) the block's output: LayerNorm(X + output) (then feed-forward, if any)
     probs: np.ndarray  # (C,) the model's prediction for the sentence
     has_ff: bool = False  # the block has a feed-forward after attention
+    embed_norm: bool = False  # layer 0's X is LayerNorm(embedding + position), as in BERT, not their plain sum
     removed: bool = False  # this head is switched off
 
     @property
@@ -128,9 +129,9 @@ def trace(model, tokenizer, text: str, masks: Masks, layer: int = 0, head: int =
     out = y
     for i in range(layer + 1, cfg.num_layers):
         out = run(i, out)
-    logits = model.head(model.pool(out, ids == PAD_ID))  # (1, C)
+    logits = model.head(model.pool(out, ids == tokenizer.pad_id))  # (1, C)
     table = positions_table(model)
-    tokens, unknown = padded_labels(enc, T)
+    tokens, unknown = padded_labels(enc, T, tokenizer.pad_token)
     per_head = ("q", "k", "v", "scores", "scaled", "weights", "w_q", "w_k", "w_v", "b_q", "b_k", "b_v")
     return HeadSteps(
         tokens=tokens,
@@ -157,6 +158,7 @@ def trace(model, tokenizer, text: str, masks: Masks, layer: int = 0, head: int =
         block_out=y[0].numpy(),
         probs=logits.softmax(-1)[0].numpy(),
         has_ff=block.ff is not None,
+        embed_norm=isinstance(model, BertClassifier),
         removed=bool(head_mask[layer, head] == 0),
     )
 
@@ -235,4 +237,4 @@ def positions_table(model):
 def token_labels(model, tokenizer, text: str, pad_to: int = 0):
     """(tokens, unknown) the model will see for `text` padded to `pad_to`; ValueError if it has no tokens."""
     enc, _, ids, *_ = encode(model, tokenizer, text, Masks(pad_to=pad_to))
-    return padded_labels(enc, ids.size(1))
+    return padded_labels(enc, ids.size(1), tokenizer.pad_token)

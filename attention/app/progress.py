@@ -239,6 +239,7 @@ class View:
     run_name: str = ""  # the saved run folder; "" while training
     steps_per_epoch: int | None = None
     max_epochs: int | None = None
+    frozen: bool = False  # a head on the frozen pretrained encoder: its attention never changes in training
 
 
 def view_of_job(p: Progress) -> View:
@@ -282,4 +283,5 @@ def view_of_run(config, history, metrics, folder) -> View:
         probe_tokens=tokens,
         probe_weights=weights,
         run_name=folder,
+        frozen=bool(config.get("encoder")),
     )

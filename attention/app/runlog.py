@@ -103,6 +103,7 @@ def fold(f: Follower, e):
         fresh = ev.Progress(state="loading", dataset=e["dataset"], attempt=f.attempts, **sizes)
         f.progress = fresh if f.attempts == 1 else p
         p.state, p.attempt = "loading", f.attempts
+        f.progress.message = e.get("message", "")  # what loading means for this kind of training
     elif kind == "resumed":
         resume(p, e["epochs"])
     elif kind == "ready":  # from the start: anything an earlier attempt logged goes

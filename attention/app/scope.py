@@ -1,7 +1,6 @@
 """What each dataset's model knows: example sentences, what it is likely to get wrong, when to doubt it."""
 
 from attention.analysis.sentence import Analysis
-from attention.core.tokenizer import PAD
 
 # Example sentences per dataset: the Explore page offers them, the Train page watches heads on them.
 EXAMPLES = {
@@ -29,9 +28,16 @@ SCOPE = {
 }
 
 
-def scope_note(dataset: str) -> str:
-    """One or two plain sentences: what a model trained on `dataset` learned from, and where it goes wrong."""
+def scope_note(dataset: str, pretrained: bool = False) -> str:
+    """One or two plain sentences: what a model trained on `dataset` learned from, and where it goes wrong.
+    pretrained: a head on MiniLM, whose encoder learned English elsewhere."""
     what, risk = SCOPE.get(dataset, (f"an uploaded file ({dataset})", "Text unlike that file is likely misread."))
+    if pretrained:
+        return (
+            "This model is MiniLM, an encoder pretrained on over a billion sentence pairs from the web, with a "
+            f"classifier trained here on {what}. The encoder reads general English; what each class means, and "
+            "its blind spots, come from that data."
+        )
     return f"This model learned from {what}. {risk}"
 
 
@@ -42,7 +48,7 @@ UNKNOWN_SHARE = 0.25  # this share of the words unknown to the model or more
 def doubts(a: Analysis) -> list[str]:
     """Plain reasons to doubt a prediction (empty when none): no clear winner, or many unknown words."""
     top = float(a.probs.max())
-    words = [u for t, u in zip(a.tokens, a.unknown) if t != PAD]
+    words = a.unknown[: len(a.unknown) - a.n_pad]
     unknown = sum(words)
     out = []
     if top < UNSURE_BELOW:

@@ -17,6 +17,7 @@ import torch
 
 from attention.app import allocator, runlog
 from attention.app import progress as ev
+from attention.app.head_job import is_head_job, train_on_minilm
 from attention.app.runstore import save_new_run
 from attention.core.model import AttentionClassifier, ModelConfig
 from attention.data.types import DataError, Split, TextDataset
@@ -93,6 +94,9 @@ def end(job_dir, state, message, **saved):
 
 
 def _train(job_dir, spec):
+    if is_head_job(spec):
+        torch.set_num_threads(TORCH_THREADS)
+        return train_on_minilm(job_dir, spec)
     cfg = spec["train"]
     runlog.append(job_dir, "begin", dataset=spec["dataset"], max_epochs=cfg.epochs, batch_size=cfg.batch_size)
     torch.set_num_threads(TORCH_THREADS)

@@ -46,6 +46,15 @@ class BertEncoder(nn.Module):
         self.norm = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
         self.blocks = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.num_layers))
 
+    def embed(self, ids):
+        """(B, T) -> (B, T, D): word embedding plus the token-type embedding of sentence A."""
+        return self.word(ids) + self.token_type.weight[0]
+
+    def embed_tokens(self, ids, positional=True):
+        """The first layer's input: LayerNorm(embedding + position), or without the position."""
+        x = self.embed(ids)
+        return self.norm(x + self.pos.weight[: ids.size(1)] if positional else x)
+
     def forward(
         self,
         ids,
@@ -65,8 +74,7 @@ class BertEncoder(nn.Module):
         T = ids.size(1)
         if T > self.cfg.max_len:
             raise ValueError(f"input has {T} tokens; this model takes at most {self.cfg.max_len}")
-        x = self.word(ids) + self.token_type.weight[0]
-        x = self.norm(x + self.pos.weight[:T] if positional else x)
+        x = self.embed_tokens(ids, positional)
         hidden, attentions = [x], []
         for i, block in enumerate(self.blocks):
             x, w = block(
@@ -103,6 +111,14 @@ class BertClassifier(nn.Module):
             ids, key_padding_mask, attn_mask, is_causal, need_weights, head_mask, positional
         )
         return self.head(AttentionClassifier.pool(hidden[-1], ids == self.pad_id)), attentions
+
+    # AttentionClassifier's parts that Inside a head takes one at a time: the same names for either model
+    blocks = property(lambda self: self.encoder.blocks)
+    pos = property(lambda self: self.encoder.pos)
+    embed = property(lambda self: self.encoder.embed)
+    embed_tokens = property(lambda self: self.encoder.embed_tokens)
+    drop = staticmethod(lambda x: x)  # no dropout: the encoder is never trained here
+    pool = staticmethod(AttentionClassifier.pool)
 
 
 # transformers' BERT parameter names -> ours (the pooler, unused, is left out)

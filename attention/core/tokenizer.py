@@ -77,6 +77,7 @@ class Tokenizer:
     """Maps words to ids with a fixed vocabulary; unknown words map to <unk>."""
 
     pad_id = PAD_ID
+    pad_token = PAD
     unk_id = UNK_ID
 
     def __init__(self, itos: list[str]):

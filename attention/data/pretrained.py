@@ -40,7 +40,8 @@ class WordPieces:
         tokenizer.no_padding()  # the file pads every input to 128 and cuts at 128; here encode() cuts
         tokenizer.no_truncation()
         self.tokenizer, self.max_len = tokenizer, max_len
-        self.pad_id, self.unk = tokenizer.token_to_id("[PAD]"), "[UNK]"
+        self.pad_token, self.unk = "[PAD]", "[UNK]"
+        self.pad_id = tokenizer.token_to_id(self.pad_token)
 
     def encode(self, text: str, max_len: int | None = None) -> Pieces:
         """At most max_len pieces (the model's limit), [CLS] and [SEP] included: a longer text loses its end, and

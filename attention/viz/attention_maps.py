@@ -175,3 +175,68 @@ def _hatch_run(xa, xb, ya, yb, step):
             out.append(f"M{y0 + c:.3f},{y0:.3f}L{y1 + c:.3f},{y1:.3f}")
         c += step
     return "".join(out)
+
+
+def overview(weights, names=None, width=WIDTH):
+    """Every head of every layer as a thumbnail, one row per layer: one heatmap of the matrices laid side by side
+    with blank gaps (72 heads as one trace, not 72 subplots), and one invisible marker per thumbnail that names it
+    on hover and can be clicked (plotly reports no clicks on heatmaps). weights: L arrays of (H, T, T).
+    names: (L, H) labels; default "L1H1"... Each marker's customdata is [layer, head], 0-based."""
+    L, (H, T, _) = len(weights), weights[0].shape
+    gap = max(1, T // 8)
+    step = T + gap
+    grid = np.full((L * step - gap, H * step - gap), np.nan, dtype=np.float32)
+    for layer, w in enumerate(weights):
+        for h in range(H):
+            grid[layer * step : layer * step + T, h * step : h * step + T] = w[h]
+    xs, ys, custom, text = [], [], [], []
+    for layer in range(L):
+        for h in range(H):
+            xs.append(h * step + (T - 1) / 2)
+            ys.append(layer * step + (T - 1) / 2)
+            custom.append([layer, h])
+            text.append(names[layer][h] if names else f"L{layer + 1}H{h + 1}")
+    side = (width - 60) / (H * step)  # px per cell
+    height = int(side * L * step) + 40
+    axis = dict(showgrid=False, zeroline=False, showticklabels=False, fixedrange=True)
+    data = [
+        dict(type="heatmap", z=grid, coloraxis="coloraxis", hoverinfo="skip"),
+        dict(
+            type="scatter",
+            x=xs,
+            y=ys,
+            mode="markers",
+            customdata=custom,
+            text=text,
+            marker=dict(size=max(8, side * T), symbol="square", color="rgba(0,0,0,0)"),
+            hovertemplate="%{text}: click to enlarge<extra></extra>",
+        ),
+    ]
+    layout = dict(
+        xaxis=dict(
+            axis,
+            range=[-0.5, H * step - gap - 0.5],
+            showticklabels=True,
+            side="top",
+            tickmode="array",
+            tickvals=[h * step + (T - 1) / 2 for h in range(H)],
+            ticktext=[f"head {h + 1}" for h in range(H)],
+        ),
+        yaxis=dict(
+            axis,
+            range=[L * step - gap - 0.5, -0.5],
+            scaleanchor="x",  # square thumbnails
+            showticklabels=True,
+            tickmode="array",
+            tickvals=[layer * step + (T - 1) / 2 for layer in range(L)],
+            ticktext=[f"layer {layer + 1}" for layer in range(L)],
+        ),
+        coloraxis=dict(colorscale=SCALE, cmin=0, cmax=1, showscale=False),
+        height=height,
+        margin=dict(l=60, r=0, t=30, b=10),
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        showlegend=False,
+        dragmode=False,
+    )
+    return figure(data, layout, template=None)

@@ -11,6 +11,7 @@ from attention.analysis.heads import (
     collect_weights,
     diagnostics,
     entropy,
+    layer_inputs,
     position_hits,
     pruning_curve,
     role,
@@ -111,9 +112,9 @@ def test_a_model_trained_without_the_padding_mask_scores_the_same_at_any_batch_s
     m = AttentionClassifier(ModelConfig(vocab_size=30, num_classes=3, d_model=16, num_heads=4, pad_mask=False)).eval()
     ids = [torch.randint(2, 30, (int(n),)) for n in torch.randint(1, 12, (300,))]
     data = Encoded(ids, torch.randint(0, 3, (300,)))
-    one = [score(m, data, batch_size=1)]
+    one = [score(m, data, prefix=layer_inputs(m, data, batch_size=1))]
     for bs in (7, 64, 300):
-        s = score(m, data, batch_size=bs)
+        s = score(m, data, prefix=layer_inputs(m, data, batch_size=bs))
         assert np.array_equal(s.preds, one[0].preds) and s.loss == pytest.approx(one[0].loss, rel=1e-5)
     for w1, w300 in zip(collect_weights(m, data, batch_size=1), collect_weights(m, data, batch_size=300)):
         assert np.allclose(w1[0], w300[0], atol=1e-6) and np.allclose(w300[0].sum(-1), 1.0, atol=1e-5)  # rows sum to 1
@@ -172,3 +173,48 @@ def test_verdict_with_one_seed_per_arm_or_equal_arms():
 )
 def test_role_thresholds(diag, T, expected):
     assert role(*diag, T) == expected
+
+
+def reference_scores(m, data, head_mask):
+    """The model's own forward pass, one text at a time, with this head mask: an independent check of score()."""
+    with torch.inference_mode():
+        logits = torch.cat([m(ids[None], head_mask=head_mask, need_weights=False)[0] for ids in data.ids])
+    return logits.argmax(-1).numpy(), torch.nn.functional.cross_entropy(logits, data.labels).item()
+
+
+@pytest.mark.parametrize("layer, head", [(0, 0), (1, 3), (None, None)])
+def test_score_from_a_layers_inputs_equals_the_full_forward_pass(layer, head):
+    """Removing a head of layer l reruns layers l.. from saved inputs: same predictions and loss as the model."""
+    m, data = tiny_model_and_data()
+    mask = torch.ones(2, 4)
+    if layer is not None:
+        mask[layer, head] = 0
+    s = score(m, data, mask, layer_inputs(m, data, batch_size=16))
+    preds, loss = reference_scores(m, data, mask)
+    assert np.array_equal(s.preds, preds) and s.loss == pytest.approx(loss, rel=1e-5)
+
+
+def test_minilm_ablation_from_saved_layer_inputs_equals_its_forward_pass():
+    from pathlib import Path
+
+    from attention.analysis.heads import validation_of
+    from attention.training.checkpoints import load_run
+
+    run = load_run(Path(__file__).resolve().parents[3] / "models" / "minilm-bbc")
+    data, _ = validation_of(run, limit=24)
+    prefix = layer_inputs(run.model, data, batch_size=8)
+    for layer, head in ((0, 5), (3, 0), (5, 11)):
+        mask = torch.ones(6, 12)
+        mask[layer, head] = 0
+        s = score(run.model, data, mask, prefix)
+        preds, loss = reference_scores(run.model, data, mask)
+        assert np.array_equal(s.preds, preds) and s.loss == pytest.approx(loss, rel=1e-4)
+
+
+def test_a_pruning_curve_of_many_heads_removes_them_in_groups():
+    m = AttentionClassifier(ModelConfig(vocab_size=20, num_classes=2, d_model=24, num_heads=12, num_layers=2)).eval()
+    ids = [torch.randint(2, 20, (int(n),)) for n in torch.randint(2, 9, (32,))]
+    data = Encoded(ids, torch.randint(0, 2, (32,)))
+    _, rows = ablation(m, data)
+    curve = pruning_curve(m, data, rows, points=12)
+    assert [k for k, _ in curve] == list(range(24, -1, -2))  # 24 heads, 2 at a time

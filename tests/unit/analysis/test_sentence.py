@@ -111,7 +111,7 @@ def test_panels():
 
 def analysis(probs, tokens=("a", "b", "c", "d"), unknown=(False,) * 4):
     probs = np.asarray(probs, np.float32)
-    return Analysis(list(tokens), list(unknown), 0, 0, probs, [])
+    return Analysis(list(tokens), list(unknown), 0, 0, probs, [], n_pad=sum(t == PAD for t in tokens))
 
 
 @pytest.mark.parametrize(

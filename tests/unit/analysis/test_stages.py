@@ -220,3 +220,25 @@ def test_heatmaps_leave_masked_cells_blank_and_hatched():
     assert fig.layout.coloraxis.cmin == -fig.layout.coloraxis.cmax  # symmetric around 0
     weights = heatmaps([s.weights], labels, ["w"], masked=[s.mask])
     assert (weights.layout.coloraxis.cmin, weights.layout.coloraxis.cmax) == (0, 1)
+
+
+def test_minilm_stages_equal_its_forward_pass_on_every_layer():
+    """The pretrained encoder (post-norm BERT blocks, d_k 32, LayerNorm after the embeddings) through the same
+    recomputation: every layer, the first and last head, a spread of mask combinations."""
+    run = load_run(ROOT / "models" / "minilm-bbc")
+    m, text = run.model, "markets fell"  # [CLS] markets fell [SEP]: pad_to 6 adds two [PAD]
+    for masks in MASKS[::5]:
+        probs, weights, taps = forward_with_taps(m, run.tokenizer, text, masks)
+        for layer in range(6):
+            for head in (0, 11):
+                s = trace(m, run.tokenizer, text, masks, layer, head)
+                assert s.d_k == 32 and s.embed_norm
+                assert close(s.head_out, taps[("cat", layer)][0, :, head * 32 : (head + 1) * 32], 1e-5)
+                assert close(s.weights, weights[layer][0, head], 1e-5)
+                assert close(s.block_out, taps[("block", layer)][0], 1e-5), (masks, layer, head)
+            assert close(s.probs, probs, 1e-5)
+    s = trace(m, run.tokenizer, text, Masks(), 0, 0)
+    assert s.tokens == ["[CLS]", "markets", "fell", "[SEP]"]
+    with torch.inference_mode():
+        x = m.encoder.norm(torch.from_numpy(s.embedding + s.position)).numpy()
+    assert close(s.x, x, 1e-5) and not close(s.x, s.embedding + s.position, 1e-2)
