@@ -1,6 +1,7 @@
 """Take the README's screenshots: starts the app, opens pages in headless Chromium, writes docs/*.png.
 
 python tools/screenshots.py                 # every shot below
+python tools/screenshots.py --only explore-minilm.png inside-minilm.png    # some of them
 python tools/screenshots.py URL OUT.png     # one page of an app that is already running
 """
 
@@ -8,6 +9,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote_plus
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -15,6 +17,18 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
 
+# A review of about 200 word pieces, for MiniLM at length
+LONG = (
+    "We booked this hotel for a long weekend because the reviews promised a quiet room, a generous breakfast and "
+    "friendly staff. The first impression was not great: the lobby smelled of fresh paint, the check-in queue moved "
+    "slowly and nobody apologised for the wait. Our room, however, was spotless, bright and surprisingly spacious, "
+    "with a comfortable bed and a view over the old harbour. Breakfast was the highlight of every morning, with warm "
+    "bread, local cheese and strong coffee, although the dining room got crowded after nine. The pool was smaller "
+    "than in the photos and closed early on Sunday without any notice. The staff at the front desk were helpful with "
+    "directions, and the bar served excellent cocktails until midnight. On the last day the manager upgraded our "
+    "late check-out for free and recommended a wonderful seafood restaurant nearby. Overall it was not perfect, but "
+    "we would happily come back, and next time we would ask for a room on the top floor."
+)
 SHOTS = {
     "explore.png": ("/?text=the+flight+was+not+good+at+all", 1900),
     "explore-masks.png": ("/?model=tweets-4h&text=the+flight+was+not+good+at+all&pad=10&padmask=off&off=L1H2", 1900),
@@ -22,6 +36,10 @@ SHOTS = {
     "inside.png": ("/inside?model=tweets-4h&text=great+crew+thanks&head=2", 2400),
     "heads-lab.png": ("/heads?model=synthetic-4h", 2600),
     "train.png": ("/train", 1300),
+    "explore-minilm.png": ("/?model=minilm-tweets&text=not+bad+at+all%2C+the+crew+were+lovely", 3300),
+    "explore-minilm-long.png": (f"/?model=minilm-tweets&layer=2&focus=h5&text={quote_plus(LONG)}", 3000),
+    "inside-minilm.png": ("/inside?model=minilm-bbc&text=markets+fell+after+the+vote&layer=3&head=5", 2400),
+    "heads-lab-minilm.png": ("/heads?model=minilm-tweets", 2600),
 }
 
 
@@ -56,17 +74,20 @@ def train_with_defaults(browser, url, out):
 def main():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        if len(sys.argv) == 3:
+        if len(sys.argv) == 3 and sys.argv[1] != "--only":
             shoot(browser, sys.argv[1], sys.argv[2])
             return
+        only = sys.argv[2:] if sys.argv[1:2] == ["--only"] else [*SHOTS, "train-done.png"]
         proc, url = start_server(tempfile.mkdtemp())
         try:
             (ROOT / "docs").mkdir(exist_ok=True)
             for name, (path, height) in SHOTS.items():
-                shoot(browser, url + path, ROOT / "docs" / name, height)
-                print("wrote docs/" + name)
-            seconds = train_with_defaults(browser, url, ROOT / "docs" / "train-done.png")
-            print(f"wrote docs/train-done.png (Start to confusion matrix: {seconds:.0f} s)")
+                if name in only:
+                    shoot(browser, url + path, ROOT / "docs" / name, height)
+                    print("wrote docs/" + name)
+            if "train-done.png" in only:
+                seconds = train_with_defaults(browser, url, ROOT / "docs" / "train-done.png")
+                print(f"wrote docs/train-done.png (Start to confusion matrix: {seconds:.0f} s)")
         finally:
             proc.terminate()
 

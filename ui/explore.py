@@ -9,7 +9,14 @@ from attention.viz import attention_maps
 def overview(weights, cfg):
     """All L × H heads as thumbnails, one row per layer; clicking one shows it enlarged in the layer's grid."""
     st.subheader(f"All {cfg.num_layers * cfg.num_heads} heads at a glance")
-    st.caption("One row per layer, one thumbnail per head, on the same colour scale. Click a head to enlarge it below.")
+    T = weights[0].shape[-1]
+    blocks = f" Past {attention_maps.THUMB_CELLS} tokens a thumbnail's cell averages a block of weights." * (
+        T > attention_maps.THUMB_CELLS
+    )
+    st.caption(
+        "One row per layer, one thumbnail per head, on the same colour scale. Click a head to enlarge it below."
+        + blocks
+    )
     st.plotly_chart(
         attention_maps.overview(weights),
         key="overview",

@@ -177,11 +177,16 @@ def _hatch_run(xa, xb, ya, yb, step):
     return "".join(out)
 
 
+THUMB_CELLS = 48  # a thumbnail is about 70 px across: more cells than this are averaged in blocks
+
+
 def overview(weights, names=None, width=WIDTH):
     """Every head of every layer as a thumbnail, one row per layer: one heatmap of the matrices laid side by side
     with blank gaps (72 heads as one trace, not 72 subplots), and one invisible marker per thumbnail that names it
-    on hover and can be clicked (plotly reports no clicks on heatmaps). weights: L arrays of (H, T, T).
+    on hover and can be clicked (plotly reports no clicks on heatmaps). weights: L arrays of (H, T, T); past
+    THUMB_CELLS tokens each cell is the mean of a block of weights (thumbnails(): 512 tokens would send 75 MB).
     names: (L, H) labels; default "L1H1"... Each marker's customdata is [layer, head], 0-based."""
+    weights = [thumbnails(w) for w in weights]
     L, (H, T, _) = len(weights), weights[0].shape
     gap = max(1, T // 8)
     step = T + gap
@@ -240,3 +245,15 @@ def overview(weights, names=None, width=WIDTH):
         dragmode=False,
     )
     return figure(data, layout, template=None)
+
+
+def thumbnails(w, cells=THUMB_CELLS):
+    """(H, T, T) -> (H, n, n), n <= cells: the mean of each k x k block (k = ceil(T / cells)); as is if T <= cells."""
+    T = w.shape[-1]
+    k = -(-T // cells)
+    if k == 1:
+        return np.asarray(w, dtype=np.float32)
+    n = -(-T // k)
+    padded = np.full((w.shape[0], n * k, n * k), np.nan, dtype=np.float32)
+    padded[:, :T, :T] = w
+    return np.nanmean(padded.reshape(w.shape[0], n, k, n, k), axis=(2, 4)).astype(np.float32)
