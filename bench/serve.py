@@ -68,7 +68,7 @@ def main(model="tweets-4h", repeats=3):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for _ in range(repeats):
-            proc, *times = cold_start(browser, str(bare), "ready", model)
+            proc, _, *times = cold_start(browser, str(bare), "ready", model)
             proc.terminate()
             proc.wait()
             bares.append(times)
