@@ -1,5 +1,7 @@
 """Widget state that outlives a page: shared settings, values a model cannot show, callbacks."""
 
+import contextlib
+
 import streamlit as st
 
 from attention.analysis.sentence import Masks
@@ -7,6 +9,7 @@ from attention.core.model import head_name, head_names
 from ui.links import notices
 from ui.words import head_pairs, md_escape
 
+LONG_LIST = 24  # more options than this fold into an expander
 SHARED = ("text", "layer", "pad", "padmask", "causal", "hide", "off")  # settings Explore and Inside a head share
 
 
@@ -76,18 +79,28 @@ def masks(cfg, tokens_at):
         st.stop()
     positions = list(range(len(tokens)))
     keep_options("hide", positions)
-    hide = st.pills(
-        "Hide tokens (no query may attend to them)",
-        positions,
-        format_func=lambda i: md_escape(f"{tokens[i]}{' ?' * unknown[i]}"),
-        selection_mode="multi",
-        key="hide",
-        wrap=True,  # in a column a row of options scrolls sideways, hiding most of them
-    )
+    with fold("Hide tokens", "hide", len(positions)):
+        hide = st.pills(
+            "Hide tokens (no query may attend to them)",
+            positions,
+            format_func=lambda i: md_escape(f"{tokens[i]}{' ?' * unknown[i]}"),
+            selection_mode="multi",
+            key="hide",
+            wrap=True,  # in a column a row of options scrolls sideways, hiding most of them
+        )
     names = head_names(cfg)
     keep_options("off", names)
-    off = st.pills("Switch heads off", names, selection_mode="multi", key="off", wrap=True)
+    with fold("Switch heads off", "off", len(names)):
+        off = st.pills("Switch heads off", names, selection_mode="multi", key="off", wrap=True)
     return Masks(pad, padmask, causal, tuple(hide), tuple(head_pairs(off)))
+
+
+def fold(title, key, n):
+    """A long list of options (a paragraph's tokens, MiniLM's 72 heads) folded away, saying how many are chosen,
+    so the controls after it stay on screen; a short one as it is."""
+    if n <= LONG_LIST:
+        return contextlib.nullcontext()
+    return st.expander(f"{title}: {len(st.session_state.get(key) or [])} of {n} chosen")
 
 
 def mask_link(masks: Masks):

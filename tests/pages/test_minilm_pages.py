@@ -22,7 +22,7 @@ def test_explore_shows_pieces_specials_every_head_and_rollout():
     assert not at.exception
     assert at.metric[0].value in ("negative", "neutral", "positive")
     assert any("[CLS] and [SEP]" in c.value for c in at.caption)
-    assert not any("no heads" in w.value for w in at.warning)
+    assert "Switch heads off: 0 of 72 chosen" in [e.label for e in at.expander]  # 72 pills folded away
     grid = by_key(at, "grid")
     heat = [t for t in grid["data"] if t["type"] == "heatmap"]
     assert len(heat) == 12 + 1 and heat[0]["x"][0] == "0:[CLS]" and heat[0]["x"][-1].endswith("[SEP]")
