@@ -17,7 +17,6 @@ pages = {
     ],
 }
 page = st.navigation(pages)
-ui.server.warm_up()  # once per process: torch threads, the interpreter switch interval, the allocator
 ui.server.session_memory()  # once per session: memory goes back when it ends
 ui.frame.around_page()  # the page's CSS, the sidebar's model picker, the settings pages share
 page.run()

@@ -11,24 +11,24 @@ Layers, each importing only those above it: core (torch only) -> data -> trainin
 (Streamlit-free services the pages call). Nothing here imports Streamlit.
 """
 
-from attention.analysis.sentence import Analysis, Masks, analyze
-from attention.core.mha import MultiHeadAttention
-from attention.core.model import AttentionClassifier, ModelConfig
-from attention.core.tokenizer import Tokenizer
-from attention.training.checkpoints import MODELS_DIR, Run, load_run, save_run
+# Every name is imported when first used: `import attention.app.runstore` (a page's first paint) then needs no torch.
+LAZY = {"Analysis": "attention.analysis.sentence", "Masks": "attention.analysis.sentence"}
+LAZY |= {"analyze": "attention.analysis.sentence", "MultiHeadAttention": "attention.core.mha"}
+LAZY |= {"AttentionClassifier": "attention.core.model", "ModelConfig": "attention.core.model"}
+LAZY |= {"Tokenizer": "attention.core.tokenizer", "MODELS_DIR": "attention.training.checkpoints"}
+LAZY |= {"Run": "attention.training.checkpoints", "load_run": "attention.training.checkpoints"}
+LAZY |= {"save_run": "attention.training.checkpoints", "load_dataset": "attention.data.registry"}
+LAZY |= {"TrainConfig": "attention.training.loop", "train_run": "attention.training.loop"}
+LAZY |= {"fit": "attention.training.loop"}
+ALIASES = {"load": "load_run"}
 
-load = load_run
-# Imported when first used: they bring pandas and scikit-learn, which the model and its analysis do not need.
-LAZY = {"load_dataset": "attention.data.registry", "TrainConfig": "attention.training.loop"}
-LAZY |= {"train_run": "attention.training.loop", "fit": "attention.training.loop"}
-
-__all__ = ["Analysis", "AttentionClassifier", "MODELS_DIR", "Masks", "ModelConfig", "MultiHeadAttention", "Run"]
-__all__ += ["Tokenizer", "analyze", "load", "load_run", "save_run", *LAZY]
+__all__ = [*LAZY, *ALIASES]
 
 
 def __getattr__(name):
     import importlib
 
-    if name in LAZY:
-        return getattr(importlib.import_module(LAZY[name]), name)
+    real = ALIASES.get(name, name)
+    if real in LAZY:
+        return getattr(importlib.import_module(LAZY[real]), real)
     raise AttributeError(f"module 'attention' has no attribute {name!r}")

@@ -5,30 +5,34 @@ import functools
 import streamlit as st
 
 import ui
-from attention.analysis.sentence import MAX_CHARS, Masks, analyze, export_csv, export_json, panels
-from attention.analysis.views import merge_pieces, word_groups
-from attention.app.results import heads_sentence, load_results
-from attention.app.scope import EXAMPLES, doubts, scope_note
-from attention.viz import attention_maps, bar_charts, style
+from attention.app.scope import EXAMPLES
 
 ui.frame.ensure_router()
 
 
-name, run = ui.frame.sentence_page(
+name = ui.frame.sentence_page(
     "explore",
     ui.links.parsers("text", "layer", "pad", "padmask", "causal", "hide", "off", "focus"),
     "Explore attention",
     "Type a sentence: the model classifies it, and each heatmap shows where one attention head looks. "
     "A row is a query token, a column a key token; each row's weights sum to 1.",
 )
-cfg = run.model.cfg
-
-examples = EXAMPLES.get(run.meta.get("dataset"), EXAMPLES["tweets"])
+examples = EXAMPLES.get(ui.models.catalog().get(name, {}).get("dataset"), EXAMPLES["tweets"])
 text = st.text_input("Sentence", key="text", placeholder="e.g. " + examples[0])
 st.pills("Examples", examples, key="example", on_change=ui.controls.use_example, label_visibility="collapsed")
 if not text.strip():
     st.info("Type a sentence above, or click an example.")
     st.stop()
+
+# With a sentence, the model: torch and the rest are imported here, after a first visit's page is on screen.
+from attention.analysis.sentence import MAX_CHARS, Masks, analyze, export_csv, export_json, panels  # noqa: E402
+from attention.analysis.views import merge_pieces, word_groups  # noqa: E402
+from attention.app.results import heads_sentence, load_results  # noqa: E402
+from attention.app.scope import doubts, scope_note  # noqa: E402
+from attention.viz import attention_maps, bar_charts, style  # noqa: E402
+
+name, run = ui.frame.sentence_model()
+cfg = run.model.cfg
 
 left, right = st.columns([2, 3], gap="large")
 with right:

@@ -35,19 +35,19 @@ def arrive():
 
 arrive()
 ss["_inside_url"] = st.query_params.to_dict()  # seen (updated again once the view is written to the URL)
-name, run = ui.frame.sentence_page(
+name = ui.frame.sentence_page(
     "inside",
     PARSERS,
     "Inside a head",
     "One sentence through one attention head, number by number: from the input vectors to the head's output, "
     "then how every head's output makes the layer's output. Hover any cell for its exact value.",
 )
-cfg = run.model.cfg
-
 text = st.text_input("Sentence", key="text", placeholder="e.g. the flight was late")
 if not text.strip():
     st.info("Type a sentence above. A short one (three or four words) is the easiest to follow by hand.")
     st.stop()
+name, run = ui.frame.sentence_model()
+cfg = run.model.cfg
 
 cols = st.columns([1, 2, 2] if cfg.num_layers > 1 else [2, 2])
 layer = 1

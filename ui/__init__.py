@@ -12,17 +12,14 @@ visitor   who the visitor is (login or a cookie), and so which runs are theirs
 words     text for the page: user text escaped, what was cut, masks and head names
 """
 
-from ui import controls, explore, frame, links, models, runs_view, server, training_view, visitor, words
+import importlib
 
-__all__ = [
-    "controls",
-    "explore",
-    "frame",
-    "links",
-    "models",
-    "runs_view",
-    "server",
-    "training_view",
-    "visitor",
-    "words",
-]
+__all__ = ["controls", "explore", "frame", "links", "models", "runs_view", "server", "training_view", "visitor"]
+__all__ += ["words"]
+
+
+def __getattr__(name):
+    """ui.models and the rest are imported when first used: a page's first paint needs no torch (ui.server)."""
+    if name in __all__:
+        return importlib.import_module(f"ui.{name}")
+    raise AttributeError(f"module 'ui' has no attribute {name!r}")

@@ -4,8 +4,6 @@ import contextlib
 
 import streamlit as st
 
-from attention.analysis.sentence import Masks
-from attention.core.model import head_name, head_names
 from ui.links import notices
 from ui.words import head_pairs, md_escape
 
@@ -68,6 +66,9 @@ def masks(cfg, tokens_at):
     tokens_at(pad) -> (tokens, unknown) of the sentence padded to `pad`, to offer as tokens to hide; a ValueError
     from it (a sentence with no tokens) is shown and stops the page.
     """
+    from attention.analysis.sentence import Masks
+    from attention.core.model import head_names
+
     c1, c2, c3 = st.columns(3)
     pad = c1.slider("Pad to length", 0, cfg.max_len, key="pad", help="Add <pad> tokens up to this length.")
     padmask = c2.toggle("Mask <pad> keys", key="padmask")
@@ -103,8 +104,10 @@ def fold(title, key, n):
     return st.expander(f"{title}: {len(st.session_state.get(key) or [])} of {n} chosen")
 
 
-def mask_link(masks: Masks):
+def mask_link(masks):
     """The masks as link parameters (URL_PARSERS reads them back)."""
+    from attention.core.model import head_name
+
     off = ",".join(head_name(layer, h) for layer, h in masks.removed_heads)
     flag = lambda on: "on" if on else "off"
     return dict(
@@ -118,4 +121,6 @@ def mask_link(masks: Masks):
 
 def mask_link_defaults(cfg):
     """What mask_link gives for a model's own settings: left out of a shared link."""
+    from attention.analysis.sentence import Masks
+
     return mask_link(Masks(pad_mask=cfg.pad_mask, causal=cfg.causal))

@@ -6,7 +6,7 @@ from attention.viz.style import CELL_TEXT_CSS
 from ui import visitor
 from ui.controls import keep_shared, keep_valid
 from ui.links import read_url_once, show_notices
-from ui.models import chosen_run, model_picker
+from ui.models import chosen_run, model_info, model_picker
 
 
 def ensure_router():
@@ -47,12 +47,21 @@ def around_page():
 
 def sentence_page(page, parsers, title, caption):
     """The top of a page about one sentence (Explore, Inside a head): the link's settings read once, the sidebar's
-    model loaded (the page stops if it can't be), settings it cannot show dropped; title, caption, link notices.
-    Returns (model name, run)."""
+    model summed up, title, caption, link notices; no weights read yet, so no torch: a first visit sees this
+    before the model loads (sentence_model). Returns the model's name."""
     read_url_once(page, parsers)
-    name, run = chosen_run()
-    keep_valid(run.model.cfg)
+    name = st.session_state["model"]
+    model_info(name)
     st.title(title)
     st.caption(caption)
+    show_notices()
+    return name
+
+
+def sentence_model():
+    """The sidebar's model loaded (the page stops if it can't be), and the settings it cannot show dropped (with a
+    notice). Returns (name, run)."""
+    name, run = chosen_run(summary=False)
+    keep_valid(run.model.cfg)
     show_notices()
     return name, run

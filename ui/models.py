@@ -1,11 +1,13 @@
 """Which model a page shows: the cached runs, the sidebar's picker and summary, the shipped siblings."""
 
+from types import SimpleNamespace
+
 import streamlit as st
 
 from attention.app import owners, runstore
 from attention.app.results import baseline, load_results
 from attention.app.runstore import list_runs
-from attention.training.checkpoints import MODELS_DIR, CheckpointError, load_run
+from attention.training.checkpoints import MODELS_DIR, CheckpointError, load_run, read_config, read_json
 from ui import visitor
 from ui.links import notices
 from ui.server import warm_up
@@ -115,29 +117,36 @@ def siblings(name):
     return {r["heads"]: r["folder"] for r in shipped}
 
 
-def chosen_run():
+def chosen_run(summary=True):
     """(name, run) of the sidebar's model, its summary drawn in the sidebar; stops the page if it can't load."""
     name = st.session_state["model"]
     run = load(name)
     if run is None:
         st.stop()
-    model_info(run)
+    if summary:
+        model_info(name)
     return name, run
 
 
-def model_info(run):
-    """A few lines about the chosen model in the sidebar."""
-    cfg = run.model.cfg
-    test = run.metrics.get("test", {})
+def model_info(name):
+    """A few lines about the chosen model in the sidebar, from its config.json and metrics.json (no weights read,
+    so a page can say them before torch is imported)."""
+    path = runs_by_name().get(name)
+    try:
+        config, metrics = read_config(path), read_json(path / "metrics.json")
+    except (CheckpointError, OSError, TypeError):
+        return  # the page that loads it says what is wrong
+    cfg, dataset = SimpleNamespace(**config["model"]), config.get("dataset", "?")
+    test = metrics.get("test", {})
     lines = [
-        f"**{run.meta.get('dataset', '?')}** · {cfg.num_heads} head{'s' * (cfg.num_heads > 1)} · "
+        f"**{dataset}** · {cfg.num_heads} head{'s' * (cfg.num_heads > 1)} · "
         f"d_model {cfg.d_model} · {cfg.num_layers} layer{'s' * (cfg.num_layers > 1)}",
-        f"classes: {', '.join(md_escape(c) for c in run.classes)}",
+        f"classes: {', '.join(md_escape(c) for c in config.get('classes', []))}",
         f"trained with: {trained_masks(cfg)}; positions: {cfg.positional}",
     ]
     if test:
         lines.append(f"test accuracy {test['accuracy']:.1%} · macro-F1 {test['macro_f1']:.3f}")
-    base = baseline(load_results(), run.meta.get("dataset"))
+    base = baseline(load_results(), dataset)
     if test and base:
         worse = " (better than this model)" if base["accuracy"] > test["accuracy"] + 0.01 else ""
         lines.append(f"TF-IDF + logistic-regression baseline on this dataset: {base['accuracy']:.1%}{worse}")

@@ -5,7 +5,6 @@ import importlib
 import sys
 
 import streamlit as st
-import torch
 
 from attention.app import allocator, owners, runstore
 
@@ -22,6 +21,8 @@ def warm_up():
     training worker, the browser): a 32-token forward pass had a p95 of 63-104 ms with two threads, 13 ms with
     one. A 1 ms switch interval (Python's default is 5 ms) lets many sessions' script threads take turns sooner.
     """
+    import torch  # here, not at the top: the first page is drawn before torch is imported (about 1.3 s)
+
     allocator.settle()  # large blocks go back to the system when freed (attention/app/allocator.py)
     torch.set_num_threads(1)
     sys.setswitchinterval(0.001)  # a busy session's thread hands the interpreter to waiting ones sooner than 5 ms

@@ -2,13 +2,13 @@
 
 import re
 
-from attention.analysis.sentence import MAX_CHARS
-
 MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 def cut_message(truncated, cut_chars, max_len):
     """What was left out of a sentence too long for the model, in words and characters; None if nothing was."""
+    from attention.analysis.sentence import MAX_CHARS
+
     cut = [f"{cut_chars:,} characters past the first {MAX_CHARS:,}"] if cut_chars else []
     cut += [f"{truncated:,} words past the model's limit of {max_len} tokens"] if truncated else []
     return f"The sentence is too long: {' and '.join(cut)} were left out." if cut else None

@@ -20,7 +20,6 @@ import shutil
 import time
 from pathlib import Path
 
-from attention.app.runlog import ended, last_written
 from attention.training.checkpoints import read_config, write_json
 
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # what new_visitor_id() makes; a cookie is checked against it
@@ -140,6 +139,8 @@ def over_limit(home_dir: Path, runs_dir, runs: int) -> str:
 def expire(runs_dir, now=None) -> list[str]:
     """Remove anonymous visitors' folders KEEP_DAYS after their last visit, finished job folders after JOB_DAYS,
     and share entries whose run is gone. Returns what was removed (owner keys and job ids)."""
+    from attention.app import runlog  # with torch (its Progress): not needed to draw a first page
+
     now, runs_dir, gone = now or time.time(), Path(runs_dir), []
     if not runs_dir.is_dir():
         return gone
@@ -154,7 +155,7 @@ def expire(runs_dir, now=None) -> list[str]:
             gone.append(owner.name)
             continue
         for job in (owner / ".jobs").glob("*") if (owner / ".jobs").is_dir() else []:
-            if ended(job) and now - last_written(job) > JOB_DAYS * 86400:
+            if runlog.ended(job) and now - runlog.last_written(job) > JOB_DAYS * 86400:
                 _remove(job)
                 gone.append(job.name)
     for entry in (runs_dir / SHARES).glob("*.json") if (runs_dir / SHARES).is_dir() else []:

@@ -1,10 +1,10 @@
 """The run store the app shows: the user's runs beside the shipped models; list, save, rename, delete, zip."""
 
 import io
+import itertools
 import os
 import re
 import shutil
-import threading
 import time
 import uuid
 import zipfile
@@ -37,8 +37,6 @@ def list_runs(*dirs):
 
 # --- the user's run folders: naming, rename, delete, zip, the table of runs ------------------------------------
 
-_SAVE_LOCK = threading.Lock()  # two jobs ending in the same minute must not pick the same folder
-
 
 def slug(text):
     """A folder-safe version of a dataset name: 'My file.csv' -> 'my-file-csv'."""
@@ -46,15 +44,26 @@ def slug(text):
 
 
 def save_new_run(runs_dir, base, model, tokenizer, classes, meta, history, metrics, validation=None) -> Path:
-    """Save under a new, readable, unique folder: '<base>-YYYYmmdd-HHMM', then '-2', '-3'... if taken."""
+    """Save under a new, readable, unique folder: '<base>-YYYYmmdd-HHMM', then '-2', '-3'... if taken.
+
+    The folder is claimed with mkdir, which only one caller can win, whatever the process: two trainings ending in
+    the same minute on two workers once both found the name free, and the second save replaced the first run.
+    save_run then swaps the empty claim for the finished folder."""
     runs_dir = Path(runs_dir or RUNS_DIR)
+    runs_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{slug(base)}-{time.strftime('%Y%m%d-%H%M')}"
-    with _SAVE_LOCK:
-        path, n = runs_dir / stem, 1
-        while path.exists():
-            n += 1
-            path = runs_dir / f"{stem}-{n}"
+    for n in itertools.count(1):
+        path = runs_dir / (stem if n == 1 else f"{stem}-{n}")
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            continue
+    try:
         return save_run(path, model, tokenizer, classes, meta, history, metrics, validation)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)  # the claim (save_run cleans up its own half-written folder)
+        raise
 
 
 def is_shipped(path) -> bool:

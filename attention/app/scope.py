@@ -1,6 +1,9 @@
 """What each dataset's model knows: example sentences, what it is likely to get wrong, when to doubt it."""
 
-from attention.analysis.sentence import Analysis
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from attention.analysis.sentence import Analysis
 
 # Example sentences per dataset: the Explore page offers them, the Train page watches heads on them.
 EXAMPLES = {
@@ -45,7 +48,7 @@ UNSURE_BELOW = 0.6  # top probability under this: no class clearly wins (above i
 UNKNOWN_SHARE = 0.25  # this share of the words unknown to the model or more
 
 
-def doubts(a: Analysis) -> list[str]:
+def doubts(a: "Analysis") -> list[str]:
     """Plain reasons to doubt a prediction (empty when none): no clear winner, or many unknown words."""
     top = float(a.probs.max())
     words = a.unknown[: len(a.unknown) - a.n_pad]

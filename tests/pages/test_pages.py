@@ -87,3 +87,26 @@ def test_a_bad_model_in_a_link_is_reported_on_the_page_it_opens(page):
 def test_a_link_longer_than_the_model_reads_reports_what_it_cut():
     at = app(text="ab " * 3334).run()  # 10,002 characters
     assert any("8,002 characters past the first 2,000" in w.value for w in at.warning)
+
+
+def test_the_first_page_is_drawn_before_torch_is_imported(tmp_path):
+    """A first visit's view (Explore waiting for a sentence, the sidebar's model summed up from its JSON) needs no
+    torch: importing it was 1.3 s of a cold start. In a fresh interpreter, as a new server's first session."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        "import sys\nfrom streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({str(root / 'app.py')!r}, default_timeout=60)\n"
+        "at.user = dict(is_logged_in=True, sub='first', email='first@example.com')\nat.run()\n"
+        "print(len(at.exception), [i.value for i in at.info], [c.value for c in at.sidebar.caption])\n"
+        "print('torch' in sys.modules)\n"
+    )
+    env = dict(os.environ, ATTENTION_RUNS_DIR=str(tmp_path), PYTHONPATH=str(root))
+    out = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    drawn, torch_loaded = out.stdout.strip().splitlines()[-2:]
+    assert drawn.startswith("0 ['Type a sentence above") and "test accuracy" in drawn, out.stdout + out.stderr
+    assert torch_loaded == "False"

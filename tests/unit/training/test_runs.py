@@ -123,3 +123,25 @@ def test_a_malformed_validation_split_is_refused_with_its_file_named(tmp_path, c
     (path / VALIDATION).write_text(content)
     with pytest.raises(CheckpointError, match=VALIDATION):
         read_validation(path)
+
+
+def _save_many(runs_dir, who, n=4):
+    """Save n runs named after `who` under one base name, as a worker process ending its trainings would."""
+    from attention.app.runstore import save_new_run
+
+    torch.manual_seed(0)
+    tok = Tokenizer.build(["a b c"], min_freq=1)
+    model = AttentionClassifier(ModelConfig(len(tok), 2, d_model=8, num_heads=2))
+    meta = lambda i: dict(name=f"{who}-{i}")
+    return [save_new_run(runs_dir, "tiny-2h", model, tok, ["n", "p"], meta(i), {}, {}).name for i in range(n)]
+
+
+def test_two_processes_saving_at_once_never_take_the_same_folder(tmp_path):
+    """Two workers ending trainings in the same minute once both found a name free, and one run replaced the other."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as pool:
+        folders = sum(pool.map(_save_many, [tmp_path] * 2, ["a", "b"]), [])
+    assert len(set(folders)) == 8
+    names = sorted(json.loads((tmp_path / f / "config.json").read_text())["name"] for f in folders)
+    assert names == [f"{w}-{i}" for w in "ab" for i in range(4)]  # every run whole, none replaced
