@@ -3,6 +3,7 @@
 python bench/explore.py            # both tables (starts its own streamlit server and Chromium)
 python bench/explore.py --server   # only the server-side table
 python bench/explore.py --json out.json   # also write the numbers (one row per model and size)
+python bench/explore.py --models minilm-tweets --sizes 32 128 256 512   # MiniLM: 12 heads a layer, word pieces
 """
 
 import argparse
@@ -23,10 +24,15 @@ from attention.viz import attention_maps, style  # noqa: E402
 SIZES = (8, 32, 128)
 MODELS = ("tweets-1h", "tweets-8h")
 WORDS = "the flight was not good at all and my bag is lost but the crew were great thanks".split()
+SHORT = "a b c d e f g h i j k l m n o p q r s t u v w x y z".split()
 
 
-def sentence(n, shift=0):
-    return " ".join(WORDS[(i + shift) % len(WORDS)] for i in range(n))
+def sentence(n, shift=0, run=None):
+    """n tokens as `run`'s tokenizer reads them: n words, or n - 2 for MiniLM's [CLS] ... [SEP] (these words are
+    one piece each)."""
+    n -= 2 * (run is not None and run.meta.get("encoder") is not None)
+    words = WORDS if n <= 128 else SHORT  # Explore reads 2,000 characters: 510 of WORDS would not fit
+    return " ".join(words[(i + shift) % len(words)] for i in range(n))
 
 
 def ms(fn, repeats=20):
@@ -38,7 +44,7 @@ def ms(fn, repeats=20):
     return statistics.median(times)
 
 
-def server_table():
+def server_table(models=MODELS, sizes=SIZES):
     """Print the server-side table; return its rows."""
     rows = []
     torch.set_num_threads(2)
@@ -46,10 +52,10 @@ def server_table():
     print()
     print("| model | tokens | tokenize + forward | build figure | serialise | total |")
     print("|---|---|---|---|---|---|")
-    for name in MODELS:
+    for name in models:
         run = load_run(MODELS_DIR / name)
-        for n in SIZES:
-            text = sentence(n)
+        for n in sizes:
+            text = sentence(n, run=run)
             a = analyze(run.model, run.tokenizer, text, Masks())
             assert len(a.tokens) == n
             stack, titles, _ = panels(a.weights[0])
@@ -63,7 +69,7 @@ def server_table():
     return rows
 
 
-def browser_table(repeats=10):
+def browser_table(models=MODELS, sizes=SIZES, repeats=10):
     """Print the browser table; return its rows."""
     import tempfile
 
@@ -82,18 +88,20 @@ def browser_table(repeats=10):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            for name in MODELS:
-                heads = int(name.split("-")[1][:-1])
+            for name in models:
+                run = load_run(MODELS_DIR / name)
+                heads = run.model.cfg.num_heads
                 panels_n = heads + (heads > 1)
                 page.goto(f"{url}/?model={name}&text=warm+up")
                 page.wait_for_function(f"() => ({GRIDS_JS})().some(g => g.drawn === {panels_n})", timeout=60_000)
                 box = page.get_by_label("Sentence")
-                for n in SIZES:
+                for n in sizes:
                     times = []
                     for i in range(repeats + 1):
-                        box.fill(sentence(n, shift=i + 1))
-                        first = f"0:{WORDS[(i + 1) % len(WORDS)]}"
-                        check = f"() => ({GRIDS_JS})().some(g => g.drawn === {panels_n} && g.x[0] === '{first}'"
+                        text = sentence(n, shift=i + 1, run=run)
+                        box.fill(text)
+                        second = f"1:{analyze(run.model, run.tokenizer, text).tokens[1]}"  # [CLS] is always first
+                        check = f"() => ({GRIDS_JS})().some(g => g.drawn === {panels_n} && g.x[1] === '{second}'"
                         check += f" && g.x.length === {n})"
                         t0 = time.perf_counter()
                         box.press("Enter")
@@ -113,9 +121,11 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", action="store_true", help="only the server-side table")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
+    ap.add_argument("--models", nargs="+", default=MODELS)
+    ap.add_argument("--sizes", nargs="+", type=int, default=SIZES)
     args = ap.parse_args()
-    numbers = dict(server=server_table())
+    numbers = dict(server=server_table(args.models, args.sizes))
     if not args.server:
-        numbers["browser"] = browser_table()
+        numbers["browser"] = browser_table(args.models, args.sizes)
     if args.json:
         args.json.write_text(json.dumps(numbers, indent=1))
