@@ -24,3 +24,17 @@ def test_clicking_a_thumbnail_enlarges_that_head(page, server):
         f"() => ({GRIDS_JS})().some(g => g.n === 1 && g.titles[0] === 'head 5' && g.drawn === 1)", timeout=30_000
     )
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_the_weights_download_is_made_when_clicked_and_holds_every_head(page, server):
+    """The JSON is built on the click (at 256 tokens MiniLM's CSV is 4.7 million rows: not on every rerun)."""
+    import json
+
+    page.goto(server + "/?" + urlencode(dict(model="minilm-tweets", text="the crew were lovely")))
+    button = page.get_by_role("button", name="Weights as JSON")
+    expect(button).to_be_visible(timeout=60_000)
+    with page.expect_download(timeout=30_000) as download:
+        button.click()
+    data = json.loads(open(download.value.path(), encoding="utf-8").read())
+    assert data["tokens"] == ["[CLS]", "the", "crew", "were", "lovely", "[SEP]"] and data["model"] == "minilm-tweets"
+    assert len(data["layers"]) == 6 and len(data["layers"][5]["heads"]) == 12
