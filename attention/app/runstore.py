@@ -127,6 +127,7 @@ def runs_table(dirs=None, shared=None):
 def run_row(p: Path):
     """What the runs table and the model picker say of one run folder ('problem' if it can't be read)."""
     row = dict(folder=p.name, name=p.name, dataset="?", encoder="", **dict.fromkeys(("heads", "layers", "d_model")))
+    row.update(model={}, classes=[])  # config.json's, for the sidebar's summary (not shown in the table)
     row.update(test_acc=None, macro_f1=None, created="", ended="", shipped=is_shipped(p), shared=False)
     row.update(link="", problem="", path=str(p))
     try:
@@ -134,7 +135,7 @@ def run_row(p: Path):
         row.update(name=c.get("name", p.name), dataset=c.get("dataset", "?"), heads=c["model"]["num_heads"])
         row.update(layers=c["model"].get("num_layers", 1), d_model=c["model"]["d_model"])
         row.update(created=c.get("created", ""), ended=c.get("note", ""), link=c.get("share", ""))
-        row.update(encoder=c.get("encoder", ""))
+        row.update(encoder=c.get("encoder", ""), model=c["model"], classes=c.get("classes", []))
         test = read_json(p / "metrics.json").get("test", {})
         row.update(test_acc=test.get("accuracy"), macro_f1=test.get("macro_f1"))
     except (CheckpointError, KeyError, TypeError, OSError, ValueError) as e:

@@ -94,12 +94,11 @@ def end(job_dir, state, message, **saved):
 
 
 def _train(job_dir, spec):
+    torch.set_num_threads(TORCH_THREADS)
     if is_head_job(spec):
-        torch.set_num_threads(TORCH_THREADS)
         return train_on_minilm(job_dir, spec)
     cfg = spec["train"]
     runlog.append(job_dir, "begin", dataset=spec["dataset"], max_epochs=cfg.epochs, batch_size=cfg.batch_size)
-    torch.set_num_threads(TORCH_THREADS)
     dataset, data = load_prepared(spec["dataset"], cfg, spec["cache"], spec.get("upload"))
     model = build_model(data, spec["model"], cfg)  # as training.loop.train_run: same spec, same model
     state = resume_state(job_dir, model)

@@ -29,7 +29,7 @@ RECIPES = {
     "bbc": ((4,), TrainConfig(epochs=40, patience=4, lr=3e-3)),
 }
 CACHE = ROOT / "runs" / ".cache"
-MINILM = ("tweets", "bbc")  # a linear head on frozen MiniLM, into models/minilm-<dataset>
+MINILM_DATASETS = ("tweets", "bbc")  # a linear head on frozen MiniLM, into models/minilm-<dataset>
 
 
 def model_for(dataset, heads):
@@ -45,7 +45,7 @@ def train_defaults(only=None, minilm_only=False):
             continue
         dataset = load_dataset(name, seed=cfg.seed)
         if minilm_only:
-            rows += [minilm_row(dataset)] if name in MINILM else []
+            rows += [minilm_row(dataset)] if name in MINILM_DATASETS else []
             continue
         base = tfidf_baseline(dataset)
         rows.append(dict(dataset=name, model="TF-IDF + logistic regression", **base, seconds=None, parameters=None))
@@ -68,7 +68,7 @@ def train_defaults(only=None, minilm_only=False):
                 )
             )
             print(f"{label}: test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f}, {secs:.0f} s")
-        if name in MINILM:
+        if name in MINILM_DATASETS:
             rows.append(minilm_row(dataset))
     return rows
 
