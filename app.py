@@ -20,5 +20,5 @@ page = st.navigation(pages)
 ui.server.session_memory()  # once per session: memory goes back when it ends
 ui.frame.around_page()  # the page's CSS, the sidebar's model picker, the settings pages share
 page.run()
-ui.server.preload()  # once per process, after the first page is drawn: what the other pages import
+ui.server.prepare_training_data()  # once per process, after the first page: the Train page's default data
 ui.server.housekeeping()  # at most once an hour: runs past their keeping time (attention/app/owners.py)

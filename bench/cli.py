@@ -2,8 +2,10 @@
 the numbers), and the median time of a call."""
 
 import argparse
+import contextlib
 import json
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,3 +30,20 @@ def median_ms(fn, repeats=20, warm=0):
         fn()
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
+
+
+@contextlib.contextmanager
+def app_in_chromium():
+    """`streamlit run app.py` on an empty runs folder, and a headless Chromium: yields (url, browser)."""
+    from playwright.sync_api import sync_playwright
+
+    from tools.browser import CHROMIUM, CHROMIUM_ARGS, start_server
+
+    proc, url = start_server(tempfile.mkdtemp())
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield url, browser
+            browser.close()
+    finally:
+        proc.terminate()

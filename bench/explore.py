@@ -1,9 +1,14 @@
-"""Explore page speed: server time per interaction, and browser time from Enter to every heatmap drawn.
+"""Explore page speed: server time per interaction, browser time from Enter to every heatmap drawn, hover, and
+the peer (inspectus, bench/peer.py) in the same run.
 
-python bench/explore.py            # both tables (starts its own streamlit server and Chromium)
+python bench/explore.py            # every table (starts its own streamlit server and Chromium)
 python bench/explore.py --server   # only the server-side table
 python bench/explore.py --json out.json   # also write the numbers (one row per model and size)
 python bench/explore.py --models minilm-tweets --sizes 32 128 256 512   # MiniLM: 12 heads a layer, word pieces
+
+Sizes above a model's longest input are skipped (the small models read 128 tokens, MiniLM 512). Drawn = the
+layer's grid shows the new sentence and every canvas on the page (MiniLM: the 72 thumbnails and the views across
+layers too) has been redrawn since Enter. Hover = the mouse moved onto a cell of the grid -> its tooltip shows it.
 """
 
 import argparse
@@ -19,11 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from attention.analysis.sentence import Masks, analyze, panels  # noqa: E402
 from attention.training.checkpoints import MODELS_DIR, load_run  # noqa: E402
-from attention.viz import attention_maps, style  # noqa: E402
-from bench.cli import median_ms  # noqa: E402
+from attention.viz import packed, style  # noqa: E402
+from bench import peer  # noqa: E402
+from bench.cli import app_in_chromium, median_ms  # noqa: E402
 
-SIZES = (8, 32, 128)
-MODELS = ("tweets-1h", "tweets-8h")
+SIZES = (8, 32, 128, 256, 512)
+MODELS = ("tweets-1h", "tweets-8h", "minilm-tweets")
 WORDS = "the flight was not good at all and my bag is lost but the crew were great thanks".split()
 SHORT = "a b c d e f g h i j k l m n o p q r s t u v w x y z".split()
 
@@ -36,77 +42,100 @@ def sentence(n, shift=0, run=None):
     return " ".join(words[(i + shift) % len(words)] for i in range(n))
 
 
+def fitting(sizes, run):
+    return [n for n in sizes if n <= run.model.cfg.max_len]
+
+
 def server_table(models=MODELS, sizes=SIZES):
     """Print the server-side table; return its rows."""
     rows = []
     torch.set_num_threads(2)
-    print("Server side, median of 20 (ms): tokenize + forward, figure build, figure to JSON (what Streamlit sends)")
+    print("Server side, median of 20 (ms): tokenize + forward, the grid packed as the message Streamlit sends")
     print()
-    print("| model | tokens | tokenize + forward | build figure | serialise | total |")
+    print("| model | tokens | tokenize + forward | pack the grid | total | message |")
     print("|---|---|---|---|---|---|")
     for name in models:
         run = load_run(MODELS_DIR / name)
-        for n in sizes:
+        for n in fitting(sizes, run):
             text = sentence(n, run=run)
             a = analyze(run.model, run.tokenizer, text, Masks())
             assert len(a.tokens) == n
             stack, titles, _ = panels(a.weights[0])
-            grid = lambda a=a, s=stack, t=titles: attention_maps.heatmaps(s, style.axis_labels(a.tokens), t, wrap=4)
-            fig = grid()
+            grid = lambda a=a, s=stack, t=titles: packed.pack(s, style.axis_labels(a.tokens), t, wrap=4)
+            kb = len(grid()) / 1024
             t1 = median_ms(lambda r=run, t=text: analyze(r.model, r.tokenizer, t, Masks()))
             t2 = median_ms(grid)
-            t3 = median_ms(lambda f=fig: f.to_json(engine="orjson"))
-            print(f"| {name} | {n} | {t1:.1f} | {t2:.1f} | {t3:.1f} | {t1 + t2 + t3:.1f} |")
-            rows.append(dict(model=name, tokens=n, forward_ms=t1, figure_ms=t2, serialise_ms=t3, total_ms=t1 + t2 + t3))
+            print(f"| {name} | {n} | {t1:.1f} | {t2:.1f} | {t1 + t2:.1f} | {kb:,.0f} KB |")
+            rows.append(dict(model=name, tokens=n, forward_ms=t1, pack_ms=t2, total_ms=t1 + t2, message_kb=kb))
     return rows
 
 
 def browser_table(models=MODELS, sizes=SIZES, repeats=10):
     """Print the browser table; return its rows."""
-    import tempfile
-
-    from playwright.sync_api import sync_playwright
-
-    from tools.browser import CHROMIUM, CHROMIUM_ARGS, GRIDS_JS, start_server
-
-    proc, url = start_server(tempfile.mkdtemp())
     rows = []
     print()
-    print(f"Browser (headless Chromium, 1400x1000): Enter pressed -> every heatmap drawn, median of {repeats} (ms)")
+    print(f"Browser (headless Chromium, 1400x1000): Enter -> every heatmap drawn, and hover, median of {repeats} (ms)")
     print()
-    print("| model | tokens | heatmaps | median | min | max |")
-    print("|---|---|---|---|---|---|")
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            for name in models:
-                run = load_run(MODELS_DIR / name)
-                heads = run.model.cfg.num_heads
-                panels_n = heads + (heads > 1)
-                page.goto(f"{url}/?model={name}&text=warm+up")
-                page.wait_for_function(f"() => ({GRIDS_JS})().some(g => g.drawn === {panels_n})", timeout=60_000)
-                box = page.get_by_label("Sentence")
-                for n in sizes:
-                    times = []
-                    for i in range(repeats + 1):
-                        text = sentence(n, shift=i + 1, run=run)
-                        box.fill(text)
-                        second = f"1:{analyze(run.model, run.tokenizer, text).tokens[1]}"  # [CLS] is always first
-                        check = f"() => ({GRIDS_JS})().some(g => g.drawn === {panels_n} && g.x[1] === '{second}'"
-                        check += f" && g.x.length === {n})"
-                        t0 = time.perf_counter()
-                        box.press("Enter")
-                        page.wait_for_function(check, timeout=60_000, polling="raf")
-                        if i:  # the first of each size warms plotly's layout for it
-                            times.append((time.perf_counter() - t0) * 1000)
-                    med, lo, hi = statistics.median(times), min(times), max(times)
-                    print(f"| {name} | {n} | {panels_n} | {med:.0f} | {lo:.0f} | {hi:.0f} |")
-                    rows.append(dict(model=name, tokens=n, heatmaps=panels_n, median_ms=med, min_ms=lo, max_ms=hi))
-            browser.close()
-    finally:
-        proc.terminate()
+    print("| model | tokens | heatmaps | median | min | max | hover |")
+    print("|---|---|---|---|---|---|---|")
+    with app_in_chromium() as (url, browser):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for name in models:
+            run = load_run(MODELS_DIR / name)
+            panels_n = run.model.cfg.num_heads + (run.model.cfg.num_heads > 1)
+            page.goto(f"{url}/?model={name}&text=warm+up")
+            page.wait_for_function(f"() => ({GRID_JS})({panels_n}, 0)", timeout=60_000)
+            for n in fitting(sizes, run):
+                times = [enter_ms(page, run, n, i + 1, panels_n) for i in range(repeats + 1)][1:]  # 1st: warm-up
+                hover = statistics.median(hover_ms(page, panels_n, i) for i in range(repeats))
+                med, lo, hi = statistics.median(times), min(times), max(times)
+                print(f"| {name} | {n} | {panels_n} | {med:.0f} | {lo:.0f} | {hi:.0f} | {hover:.0f} |")
+                row = dict(model=name, tokens=n, heatmaps=panels_n, median_ms=med, min_ms=lo, max_ms=hi)
+                rows.append(dict(row, hover_ms=hover))
     return rows
+
+
+# The layer's grid (n panels, showing tokens `x1` and `length`... when given), drawn; and every canvas on the page
+# redrawn after `since` (the page's Date.now() at Enter).
+GRID_JS = """(n, since, x1, length) => {
+  const all = [...document.querySelectorAll('canvas.hm-canvas')].filter(c => c.hm && !c.closest("[data-stale='true']"));
+  const grid = all.find(c => c.hm.n === n && c.hm.drawn === n && (x1 === undefined || c.hm.x[1] === x1)
+    && (length === undefined || c.hm.x.length === length));
+  return grid && all.every(c => Number(c.dataset.drawn) > since) ? true : false;
+}"""
+
+
+def enter_ms(page, run, n, shift, panels_n):
+    """Enter pressed on a new sentence of n tokens -> the grid shows it and every canvas was redrawn."""
+    text = sentence(n, shift=shift, run=run)
+    box = page.get_by_label("Sentence")
+    box.fill(text)
+    second = f"1:{analyze(run.model, run.tokenizer, text).tokens[1]}"  # [CLS] is always first
+    since = page.evaluate("Date.now()")
+    t0 = time.perf_counter()
+    box.press("Enter")
+    page.wait_for_function(f"() => ({GRID_JS})({panels_n}, {since}, {json.dumps(second)}, {n})", polling="raf")
+    return (time.perf_counter() - t0) * 1000
+
+
+def hover_ms(page, panels_n, k):
+    """The mouse moved onto cell (k, k + 1) of the grid's first panel -> its tooltip names that cell."""
+    info = page.evaluate(
+        """(n) => { const c = [...document.querySelectorAll('canvas.hm-canvas')].find(c => c.hm && c.hm.n === n);
+        c.scrollIntoView(); const r = c.getBoundingClientRect(), b = c.hm.boxes[0];
+        return {x: r.left + b.x, y: r.top + b.y, w: b.w, h: b.h, cols: c.hm.x}; }""",
+        panels_n,
+    )
+    T = len(info["cols"])
+    i, j = k % T, (k + 1) % T
+    want = f"{info['cols'][i]} → {info['cols'][j]}"  # rows and columns share the labels
+    x, y = info["x"] + (j + 0.5) * info["w"] / T, info["y"] + (i + 0.5) * info["h"] / T
+    t0 = time.perf_counter()
+    page.mouse.move(x, y)
+    tip = "(n) => [...document.querySelectorAll('canvas.hm-canvas')].find(c => c.hm && c.hm.n === n)"
+    tip += f".parentElement.querySelector('.hm-tip').textContent.includes({json.dumps(want)})"
+    page.wait_for_function(tip, arg=panels_n, polling="raf")
+    return (time.perf_counter() - t0) * 1000
 
 
 if __name__ == "__main__":
@@ -119,5 +148,6 @@ if __name__ == "__main__":
     numbers = dict(server=server_table(args.models, args.sizes))
     if not args.server:
         numbers["browser"] = browser_table(args.models, args.sizes)
+        numbers["peer"] = peer.table([n for n in args.sizes if n in (32, 128)])  # the issue's sizes; 256 breaks it
     if args.json:
         args.json.write_text(json.dumps(numbers, indent=1))

@@ -84,6 +84,13 @@ def cold_ratio(serve):
     return None if first is None or bare is None else first / bare
 
 
+def peer_ratio(explore, tokens):
+    """MiniLM's Enter -> drawn over inspectus's open -> drawn at this many tokens, measured in the same run."""
+    ours, _ = worst(get(explore, "browser"), tokens, "median_ms", model="minilm-tweets")
+    theirs = next((r["median_ms"] for r in get(explore, "peer") or [] if r["tokens"] == tokens), None)
+    return None if ours is None or theirs is None else ours / theirs
+
+
 def slowest_stop(stops):
     return max((statistics.median(r["times"]) for r in stops), default=None) if stops else None
 
@@ -94,10 +101,18 @@ def targets(results):
     server32, m32 = worst(get(explore, "server"), 32, "total_ms")
     draw8h, _ = worst(get(explore, "browser"), 32, "median_ms", model="tweets-8h")
     draw128, m128 = worst(get(explore, "browser"), 128, "median_ms")
+    minilm = {n: worst(get(explore, "browser"), n, "median_ms", model="minilm-tweets")[0] for n in (128, 256, 512)}
+    hover = max((r["hover_ms"] for r in get(explore, "browser") or []), default=None)
     rows = [
         ("Explore server time, 32 tokens (worst model)", "<= 20 ms", server32, 20, "{:.1f} ms", m32),
         ("Browser draw, 32 tokens x 8 heads", "<= 300 ms", draw8h, 300, "{:.0f} ms", "tweets-8h"),
         ("Browser draw, 128 tokens (worst model)", "<= 1 s", draw128, 1000, "{:.0f} ms", m128),
+        ("MiniLM, Enter -> drawn / inspectus's draw, 32 tokens", "<= 0.8x", peer_ratio(explore, 32), 0.8, "{:.2f}x"),
+        ("MiniLM, Enter -> drawn / inspectus's draw, 128 tokens", "<= 0.5x", peer_ratio(explore, 128), 0.5, "{:.2f}x"),
+        ("MiniLM, 128 tokens: the layer's grid and all 72 thumbnails", "<= 2 s", minilm[128], 2000, "{:.0f} ms"),
+        ("MiniLM, 12 heads x 256 tokens: Enter -> drawn", "<= 1.5 s", minilm[256], 1500, "{:.0f} ms"),
+        ("MiniLM, 12 heads x 512 tokens: Enter -> drawn", "<= 3 s", minilm[512], 3000, "{:.0f} ms"),
+        ("Hover on a grid cell -> its value shown, slowest size", "<= 50 ms", hover, 50, "{:.0f} ms"),
         ("Cold start: launch -> first page, / a bare Streamlit app's", "<= 1.5x", cold_ratio(serve), 1.5, "{:.2f}x"),
         ("Cold start: launch -> prediction and heatmaps (MiniLM)", "<= 5 s", get(serve, "prediction_s"), 5, "{:.1f} s"),
         ("Server RSS with MiniLM, 1 session", "<= 500 MB", get(serve, "rss_1_session_mb"), 500, "{:.0f} MB"),

@@ -40,7 +40,7 @@ def open_explore(browser, url, text, model):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{url}/?{urlencode(dict(text=text, model=model))}")
     page.get_by_test_id("stMetricValue").wait_for(timeout=120_000)
-    page.wait_for_selector("g.hm image", timeout=120_000)
+    page.wait_for_selector("canvas.hm-canvas[data-drawn]", timeout=120_000)
     return page
 
 

@@ -37,7 +37,7 @@ from attention.analysis.sentence import (  # noqa: E402
 from attention.analysis.views import merge_pieces, word_groups  # noqa: E402
 from attention.app.results import heads_sentence, load_results  # noqa: E402
 from attention.app.scope import doubts, scope_note  # noqa: E402
-from attention.viz import attention_maps, bar_charts, style  # noqa: E402
+from attention.viz import bar_charts, packed, style  # noqa: E402
 
 name, run = ui.frame.sentence_model()
 cfg = run.model.cfg
@@ -111,8 +111,8 @@ if view == "difference" and len(base_w[layer - 1]) == len(w):
 off_here = [h for li, h in masks.removed_heads if li == layer - 1]
 stack, titles, diverging = panels(w, base_w[layer - 1] if view == "difference" else None, focus, off_here)
 scale, wrap = "change" if diverging else "weight", 4 if len(stack) > 1 else 1
-fig = attention_maps.heatmaps(stack, labels, titles, scale=scale, wrap=wrap)
-st.plotly_chart(fig, key="grid", config={"toImageButtonOptions": {"filename": f"attention-{name}"}})
+grid = packed.pack(stack, labels, titles, scale=scale, wrap=wrap, name=f"attention-{name}", click=len(stack) > 1)
+ui.heatmaps.heatmaps(grid, key="grid", on_click=functools.partial(ui.explore.enlarge_panel, cfg.num_heads))
 if cfg.num_layers > 1:
     ui.explore.across_layers(now.weights, groups if merge else None, labels)
 step_head = int(focus[1:]) if focus[1:].isdigit() else 1  # "All heads"/"Average": start with head 1

@@ -61,8 +61,9 @@ def save_old_run(runs_dir, name="old-run"):
     return checkpoints.save_run(runs_dir / name, model, tok, ["neg", "pos"], dict(name=name, dataset="tiny"), {}, {})
 
 
-# Every drawn heatmap on the page: its cell size in px (plotly's axis lengths over the cell counts) and its
-# visible cell text (the page style hides text plotly shrank too far): how many, widest and tallest, smallest font.
+# Every drawn heatmap on the page: its cell size in px and its visible cell text: how many, widest and tallest,
+# smallest font. Plotly's (axis lengths over cell counts; the page style hides text plotly shrank too far), then
+# the canvas views' (ui/heatmaps.js reports what it wrote).
 CELLS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
   .filter(d => !d.closest("[data-stale='true']") && d._fullLayout && d.offsetParent)
   .flatMap(d => [...d.querySelectorAll('.heatmaplayer g.hm')].map(g => {
@@ -76,7 +77,8 @@ CELLS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
       text_w: Math.max(0, ...boxes.map(b => b.width)), text_h: Math.max(0, ...boxes.map(b => b.height)),
       font: Math.min(...texts.map(e => parseFloat(e.style.fontSize))),
     };
-  }))"""
+  })).concat([...document.querySelectorAll('canvas.hm-canvas')]
+    .filter(c => c.hm && !c.closest("[data-stale='true']") && c.offsetParent).flatMap(c => c.hm.panels))"""
 
 
 def cells_overflowing(page, min_font=8, settle_s=5.0):
@@ -152,3 +154,11 @@ def visit(context, server, runs_root):
     vid = owners.new_visitor_id()
     context.add_cookies([dict(name=COOKIE, value=vid, url=server)])
     return owners.home(owners.visitor(vid), runs_root)
+
+
+def canvas(at, key):
+    """(header, values (P, R, C)) of an AppTest page's canvas heatmaps with this key: the message
+    attention.viz.packed made for ui/heatmaps.js, read back."""
+    from attention.viz.packed import unpack
+
+    return unpack(next(e.proto.bytes for e in at.get("bidi_component") if e.proto.id.endswith("-" + key)))

@@ -102,15 +102,9 @@ def start_server(runs_dir, port=None, script="app.py"):
     raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
 
 
-# The attention grids on a page as Chromium drew them (Explore's heatmaps, not the unlabelled thumbnails of every
-# head): tests and bench/explore.py read it.
-GRIDS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
-  .filter(d => !d.closest("[data-stale='true']"))
-  .filter(d => (d._fullData || []).some(t => t.type === 'heatmap' && t.coloraxis && t.x))
-  .map(d => ({
-    n: d._fullData.filter(t => t.type === 'heatmap').length,
-    titles: (d.layout.annotations || []).map(a => a.text),
-    x: Array.from(d._fullData[0].x),
-    z0: Array.from(d._fullData[0].z, row => Array.from(row)),
-    drawn: d.querySelectorAll('g.hm image').length,
-  }))"""
+# The attention grids on a page as Chromium drew them (Explore's heatmaps, drawn on canvases by ui/heatmaps.js; not
+# the plotly thumbnails of every head): n panels, their titles, column labels, the first panel's weights (up to
+# 64 x 64), and how many panels were drawn. Tests and bench/explore.py read it.
+GRIDS_JS = """() => [...document.querySelectorAll('canvas.hm-canvas')]
+  .filter(c => c.hm && !c.closest("[data-stale='true']"))
+  .map(c => c.hm)"""

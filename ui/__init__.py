@@ -5,6 +5,7 @@ frame     what surrounds every page (app.py draws it; ensure_router when a page 
 models    which model a page shows: cached runs, the sidebar's picker and summary
 links     the address bar as state: shared links read once, the view written back
 controls  widget state that outlives a page, and the callbacks of shared controls
+heatmaps  attention heatmaps drawn on a canvas from packed arrays (Explore)
 explore   Explore's views of a many-layered model: every head at a glance, across the layers
 training_view  how one training is drawn on the Train page (live or saved)
 runs_view  the Train page's runs: the visitor's own, shared with them, shipped; rename, delete, share
@@ -14,8 +15,8 @@ words     text for the page: user text escaped, what was cut, masks and head nam
 
 import importlib
 
-__all__ = ["controls", "explore", "frame", "links", "models", "runs_view", "server", "training_view", "visitor"]
-__all__ += ["words"]
+__all__ = ["controls", "explore", "frame", "heatmaps", "links", "models", "runs_view", "server", "training_view"]
+__all__ += ["visitor", "words"]
 
 
 def __getattr__(name):

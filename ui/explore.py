@@ -1,37 +1,43 @@
 """Explore's views of a model with several layers: every head at a glance, and attention across the layers."""
 
+import functools
+
+import numpy as np
 import streamlit as st
 
+import ui
 from attention.analysis.views import layer_means, merge_pieces, rollout
-from attention.viz import attention_maps
+from attention.viz import packed
 
 
 def overview(weights, cfg):
     """All L × H heads as thumbnails, one row per layer; clicking one shows it enlarged in the layer's grid."""
     st.subheader(f"All {cfg.num_layers * cfg.num_heads} heads at a glance")
     T = weights[0].shape[-1]
-    blocks = f" Past {attention_maps.THUMB_CELLS} tokens a thumbnail's cell averages a block of weights." * (
-        T > attention_maps.THUMB_CELLS
+    blocks = f" Past {packed.THUMB_CELLS} tokens a thumbnail's cell averages a block of weights." * (
+        T > packed.THUMB_CELLS
     )
     st.caption(
         "One row per layer, one thumbnail per head, on the same colour scale. Click a head to enlarge it below."
         + blocks
     )
-    st.plotly_chart(
-        attention_maps.overview(weights),
-        key="overview",
-        on_select=_enlarge,
-        selection_mode="points",
-        config={"displayModeBar": False},
+    thumbs = np.concatenate([packed.thumbnails(w) for w in weights])  # (L * H, n, n)
+    titles = [f"L{layer + 1}H{h + 1}" for layer in range(cfg.num_layers) for h in range(cfg.num_heads)]
+    cells = list(map(str, range(thumbs.shape[-1])))
+    message = packed.pack(
+        thumbs, cells, titles, wrap=cfg.num_heads, name="attention-all-heads", click=True, hover="title", ticks=False
     )
+    ui.heatmaps.heatmaps(message, key="overview", on_click=functools.partial(_enlarge, cfg.num_heads))
 
 
-def _enlarge():
+def _enlarge(heads, p):
     """The clicked thumbnail's layer and head become the grid's layer and focus."""
-    points = st.session_state["overview"]["selection"]["points"]
-    if points:
-        layer, head = points[0]["customdata"]
-        st.session_state["layer"], st.session_state["focus"] = layer + 1, f"h{head + 1}"
+    st.session_state["layer"], st.session_state["focus"] = p // heads + 1, f"h{p % heads + 1}"
+
+
+def enlarge_panel(heads, p):
+    """A click on the grid's panel p (heads, then their average) shows that panel alone."""
+    st.session_state["focus"] = f"h{p + 1}" if p < heads else "avg"
 
 
 def across_layers(weights, groups, labels):
@@ -47,4 +53,4 @@ def across_layers(weights, groups, labels):
     if groups is not None:
         mats = [merge_pieces(m, groups) for m in mats]
     titles = ["average of all heads, all layers", "attention rollout"]
-    st.plotly_chart(attention_maps.heatmaps(mats, labels, titles, wrap=2), key="across")
+    ui.heatmaps.heatmaps(packed.pack(mats, labels, titles, wrap=2, name="attention-across-layers"), key="across")

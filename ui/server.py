@@ -1,16 +1,13 @@
 """Process and session resources: torch threads, the allocator, imports done once."""
 
 import gc
-import importlib
+import subprocess
 import sys
+import threading
 
 import streamlit as st
 
 from attention.app import allocator, owners, runstore
-
-# What the Heads lab and Train pages import (pandas, scikit-learn and SciPy: about 140 MB; Dask's client for the
-# Train page): see preload(). Training itself runs in the engine's worker processes.
-PRELOAD = ("pandas", "pyarrow", "attention.analysis.heads", "attention.app.jobs")
 
 
 @st.cache_resource(show_spinner=False)
@@ -33,22 +30,17 @@ def warm_up():
 
 
 @st.cache_resource(show_spinner=False)
-def preload():
-    """Import what the other pages need, once per process, after the first page has been drawn.
+def prepare_training_data():
+    """Once per process, after the first page is drawn: the Train page's default dataset, read, split and encoded
+    into the prepared-data cache by a short-lived process of its own, so the first training starts without the
+    2-3 s it takes (attention/training/prepared.py).
 
-    Their imports (about 140 MB, PRELOAD) would otherwise land on the first visitor of the Heads lab or the
-    Train page, and the server would look as if it kept the memory of whoever came first (bench/memory.py).
-    Not in a thread of its own: a module half imported by one thread is seen half-made by another (plotly then
-    failed on pandas.Series).
+    Not in this process: reading and splitting import pandas and scikit-learn (about 130 MB) that a server whose
+    visitors only explore never needs; the Heads lab and the Train page import what they use when first visited.
     """
-    for name in PRELOAD:
-        importlib.import_module(name)
-    from attention.app.trainer import CACHE
-    from attention.training.loop import TrainConfig
-    from attention.training.prepared import load_prepared
-
-    load_prepared("tweets", TrainConfig(), runstore.RUNS_DIR / CACHE)  # the Train page's default, prepared for workers
-    allocator.trim()
+    cmd = [sys.executable, "-m", "attention.training.prepared", "tweets", str(runstore.RUNS_DIR / runstore.CACHE)]
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    threading.Thread(target=subprocess.run, args=(cmd,), kwargs=quiet, daemon=True).start()  # run() reaps it
     return True
 
 

@@ -90,7 +90,7 @@ def start(spec: JobSpec, runs_dir=None) -> "Job":
     """Write the job folder (under the owner's runs folder) and hand the training to the engine; the Job to follow."""
     runs_dir = Path(runs_dir or runstore.RUNS_DIR)
     job_dir = runs_dir / JOBS / uuid.uuid4().hex
-    cache = runstore.RUNS_DIR / trainer.CACHE  # built-in datasets only: shared by every owner
+    cache = runstore.RUNS_DIR / runstore.CACHE  # built-in datasets only: shared by every owner
     trainer.write_spec(job_dir, spec.dataset, spec.model, spec.train, runs_dir, spec.upload, cache)
     engine.submit(job_dir)
     return Job(job_dir)

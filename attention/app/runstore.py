@@ -23,6 +23,7 @@ from attention.training.checkpoints import (
 )
 
 RUNS_DIR = Path(os.environ.get("ATTENTION_RUNS_DIR", ROOT / "runs"))  # the user's runs
+CACHE = ".cache"  # prepared built-in datasets, under the runs folder (every worker shares it)
 
 
 def list_runs(*dirs):

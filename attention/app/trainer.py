@@ -18,7 +18,7 @@ import torch
 from attention.app import allocator, runlog
 from attention.app import progress as ev
 from attention.app.head_job import is_head_job, train_on_minilm
-from attention.app.runstore import save_new_run
+from attention.app.runstore import CACHE, save_new_run
 from attention.core.model import AttentionClassifier, ModelConfig
 from attention.data.types import DataError, Split, TextDataset
 from attention.training.checkpoints import CheckpointError
@@ -34,7 +34,6 @@ TORCH_THREADS = 1
 # takes what is left (Linux gives a niceness-5 process about a quarter of a contended core against a niceness-0 one).
 NICE = 5
 FLUSH_STEPS = 0.25  # seconds between appends of step losses: a page redraws every 0.5 s
-CACHE = ".cache"  # prepared built-in datasets, under the runs folder (every worker shares it)
 
 
 def dask_setup(worker):

@@ -148,3 +148,15 @@ def _check_split(ids, lengths, labels, texts, vocab_size, num_classes):
         raise ValueError("token ids outside the vocabulary")
     if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError("labels outside the classes")
+
+
+if (
+    __name__ == "__main__"
+):  # python -m attention.training.prepared DATASET CACHE_DIR: fill the cache ahead of a training
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Prepare a built-in dataset into the cache with the default settings.")
+    ap.add_argument("dataset", choices=sorted(DATASETS))
+    ap.add_argument("cache_dir", type=Path)
+    args = ap.parse_args()
+    load_prepared(args.dataset, TrainConfig(), args.cache_dir)

@@ -9,15 +9,16 @@ from tools.browser import GRIDS_JS
 
 def test_clicking_a_thumbnail_enlarges_that_head(page, server):
     page.goto(server + "/?" + urlencode(dict(model="minilm-tweets", text="the crew were lovely")))
-    marks = page.locator(".st-key-overview .scatterlayer path.point")
-    expect(marks).to_have_count(72, timeout=60_000)
+    thumbs = page.locator(".st-key-overview canvas.hm-canvas[data-drawn]")
+    expect(thumbs).to_have_count(1, timeout=60_000)
+    assert thumbs.evaluate("c => c.hm.n") == 72
     expect(page.get_by_role("heading", name="Layer 1: every head's attention")).to_be_visible()
-    mark = marks.nth(2 * 12 + 4)  # layer 3, head 5 (the markers are transparent, over the image)
-    mark.scroll_into_view_if_needed()
-    box = mark.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)  # plotly picks the point it hovers: a click with no hover before it selects nothing
-    expect(page.locator(".st-key-overview .hoverlayer")).to_contain_text("L3H5: click to enlarge")
+    thumbs.scroll_into_view_if_needed()
+    box = thumbs.evaluate("c => c.hm.boxes[2 * 12 + 4]")  # layer 3, head 5, in the canvas's own px
+    at = thumbs.bounding_box()
+    x, y = at["x"] + box["x"] + box["w"] / 2, at["y"] + box["y"] + box["h"] / 2
+    page.mouse.move(x, y)
+    expect(page.locator(".st-key-overview .hm-tip")).to_have_text("L3H5: click to enlarge")
     page.mouse.click(x, y)
     expect(page.get_by_role("heading", name="Layer 3: every head's attention")).to_be_visible(timeout=30_000)
     page.wait_for_function(

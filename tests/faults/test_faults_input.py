@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 import torch
-from kit import new_app
+from kit import canvas, new_app
 
 import ui
 from attention.app import runstore
@@ -38,9 +38,8 @@ def shown(at, *kinds):
 
 
 def grid_labels(at):
-    """The token labels of the attention heatmaps ('0:the', ...)."""
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    return [lab for s in specs for t in s["data"] if t.get("type") == "heatmap" for lab in t["x"]]
+    """The token labels of the attention heatmaps ('0:the', ...), as sent to the page's canvas; none if not drawn."""
+    return canvas(at, "grid")[0]["cols"] if at.get("bidi_component") else []
 
 
 def no_raw_html(at):

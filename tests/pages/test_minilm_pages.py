@@ -4,7 +4,7 @@ explained, every head at a glance, rollout, words merged on request, Inside a he
 import json
 
 import numpy as np
-from kit import app
+from kit import app, canvas
 
 from attention.analysis.sentence import analyze
 from attention.analysis.views import merge_pieces, rollout, word_groups
@@ -23,28 +23,17 @@ def test_explore_shows_pieces_specials_every_head_and_rollout():
     assert at.metric[0].value in ("negative", "neutral", "positive")
     assert any("[CLS] and [SEP]" in c.value for c in at.caption)
     assert "Switch heads off: 0 of 72 chosen" in [e.label for e in at.expander]  # 72 pills folded away
-    grid = by_key(at, "grid")
-    heat = [t for t in grid["data"] if t["type"] == "heatmap"]
-    assert len(heat) == 12 + 1 and heat[0]["x"][0] == "0:[CLS]" and heat[0]["x"][-1].endswith("[SEP]")
-    assert any(x.endswith("##ly") or "##" in x for x in heat[0]["x"])  # the pieces as the model read them
-    overview = by_key(at, "overview")
-    marks = [t for t in overview["data"] if t["type"] == "scatter"][0]
-    assert len(marks["customdata"]) == 72 and marks["customdata"][-1] == [5, 11]
-    across = by_key(at, "across")
+    grid, _ = canvas(at, "grid")
+    assert len(grid["titles"]) == 12 + 1 and grid["cols"][0] == "0:[CLS]" and grid["cols"][-1].endswith("[SEP]")
+    assert any("##" in x for x in grid["cols"])  # the pieces as the model read them
     run = load_run(MODELS_DIR / "minilm-tweets")
-    want = rollout(analyze(run.model, run.tokenizer, TEXT).weights)
-    got = [t for t in across["data"] if t["type"] == "heatmap"][1]["z"]
-    assert np.allclose(decode(got), want, atol=1e-5)
-
-
-def decode(z):
-    """A heatmap's z as plotly sends numpy arrays (base64 typed arrays) or as lists."""
-    if isinstance(z, dict):
-        import base64
-
-        flat = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
-        return flat.reshape([int(s) for s in str(z["shape"]).split(",")])
-    return np.array(z, dtype=np.float32)
+    a = analyze(run.model, run.tokenizer, TEXT)
+    overview, thumbs = canvas(at, "overview")
+    assert overview["titles"][0] == "L1H1" and overview["titles"][-1] == "L6H12"
+    assert overview["click"] and not overview["ticks"]  # thumbnails: clicked to enlarge, no axis labels
+    assert np.allclose(thumbs[-1], a.weights[5][11], atol=1e-5)  # short: one cell per weight, layer 6 head 12
+    _, across = canvas(at, "across")
+    assert np.allclose(across[1], rollout(a.weights), atol=1e-5)
 
 
 def test_words_not_pieces_merges_every_figure_and_the_layer_picker_moves():
@@ -52,12 +41,12 @@ def test_words_not_pieces_merges_every_figure_and_the_layer_picker_moves():
     at.toggle(key="merge").set_value(True)
     at.segmented_control(key="layer").set_value(4).run()  # one rerun: AppTest's second rerun resets the picker
     assert not at.exception
-    heat = [t for t in by_key(at, "grid")["data"] if t["type"] == "heatmap"]
-    assert heat[0]["x"] == ["0:[CLS]", "1:unbelievably", "2:rude", "3:staff", "4:[SEP]"]
+    grid, weights = canvas(at, "grid")
+    assert grid["cols"] == ["0:[CLS]", "1:unbelievably", "2:rude", "3:staff", "4:[SEP]"]
     run = load_run(MODELS_DIR / "minilm-tweets")
     a = analyze(run.model, run.tokenizer, TEXT)
     groups, _ = word_groups(a.tokens, a.words)
-    assert np.allclose(decode(heat[0]["z"]), merge_pieces(a.weights[3][0], groups), atol=1e-5)  # layer 4, head 1
+    assert np.allclose(weights[0], merge_pieces(a.weights[3][0], groups), atol=1e-5)  # layer 4, head 1
     assert "Layer 4" in " ".join(h.value for h in at.subheader)
 
 

@@ -1,14 +1,7 @@
 """AppTest smoke tests: every page runs without an exception, and the Explore page's main paths."""
 
-import json
-
 import pytest
-from kit import app
-
-
-def grid_spec(at):
-    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    return [c for c in charts if any(t.get("type") == "heatmap" for t in c["data"])][0]
+from kit import app, canvas
 
 
 def test_explore_opens_with_a_hint():
@@ -22,10 +15,10 @@ def test_sentence_gives_prediction_and_one_heatmap_per_head_plus_average():
     at = app(text="the flight was not good at all").run()
     assert not at.exception
     assert at.metric[0].value in ("negative", "neutral", "positive")
-    grid = grid_spec(at)
-    heatmaps = [t for t in grid["data"] if t["type"] == "heatmap"]
-    assert len(heatmaps) == 4 + 1  # four heads and their average
-    assert heatmaps[0]["x"][:3] == ["0:the", "1:flight", "2:was"]
+    grid, weights = canvas(at, "grid")
+    assert grid["titles"] == ["head 1", "head 2", "head 3", "head 4", "average of heads"]
+    assert grid["cols"][:3] == ["0:the", "1:flight", "2:was"] and weights.shape == (5, 7, 7)
+    assert abs(weights.sum(-1) - 1).max() < 1e-3  # every row of every panel sums to 1, as sent
 
 
 @pytest.mark.parametrize(
@@ -50,9 +43,8 @@ def test_invalid_query_params_fall_back_with_a_notice():
 def test_masks_change_the_computation_and_are_reported():
     at = app(text="great flight", pad="8", padmask="off").run()
     assert not at.exception
-    grid = grid_spec(at)
-    w = grid["data"][0]
-    assert w["x"][-1] == "7:<pad>"
+    grid, _ = canvas(at, "grid")
+    assert grid["cols"][-1] == "7:<pad>"
     assert any(m.value.startswith(("Your masks flipped", "Same class")) for m in [*at.error, *at.success])
 
 
@@ -89,24 +81,49 @@ def test_a_link_longer_than_the_model_reads_reports_what_it_cut():
     assert any("8,002 characters past the first 2,000" in w.value for w in at.warning)
 
 
-def test_the_first_page_is_drawn_before_torch_is_imported(tmp_path):
-    """A first visit's view (Explore waiting for a sentence, the sidebar's model summed up from its JSON) needs no
-    torch: importing it was 1.3 s of a cold start. In a fresh interpreter, as a new server's first session."""
+def fresh_app(tmp_path, script, url_text=""):
+    """Run `script` after one AppTest run of app.py in a fresh interpreter, as a new server's first session; its
+    output lines."""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    script = (
+    prelude = (
         "import sys\nfrom streamlit.testing.v1 import AppTest\n"
-        f"at = AppTest.from_file({str(root / 'app.py')!r}, default_timeout=60)\n"
+        f"at = AppTest.from_file({str(root / 'app.py')!r}, default_timeout=120)\n"
+        f"at.query_params.update({url_text!r} and dict(text={url_text!r}, model='minilm-tweets'))\n"
         "at.user = dict(is_logged_in=True, sub='first', email='first@example.com')\nat.run()\n"
+    )
+    env = dict(os.environ, ATTENTION_RUNS_DIR=str(tmp_path), PYTHONPATH=str(root))
+    cmd = [sys.executable, "-c", prelude + script]
+    out = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout.strip().splitlines()
+
+
+def test_the_first_page_is_drawn_before_torch_is_imported(tmp_path):
+    """A first visit's view (Explore waiting for a sentence, the sidebar's model summed up from its JSON) needs no
+    torch: importing it was 1.3 s of a cold start."""
+    script = (
         "print(len(at.exception), [i.value for i in at.info], [c.value for c in at.sidebar.caption])\n"
         "print('torch' in sys.modules)\n"
     )
-    env = dict(os.environ, ATTENTION_RUNS_DIR=str(tmp_path), PYTHONPATH=str(root))
-    out = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, timeout=120)
-    drawn, torch_loaded = out.stdout.strip().splitlines()[-2:]
-    assert drawn.startswith("0 ['Type a sentence above") and "test accuracy" in drawn, out.stdout + out.stderr
+    drawn, torch_loaded = fresh_app(tmp_path, script)[-2:]
+    assert drawn.startswith("0 ['Type a sentence above") and "test accuracy" in drawn
     assert torch_loaded == "False"
+
+
+def test_exploring_leaves_the_other_pages_imports_out_and_prepares_training_data_aside(tmp_path):
+    """A server whose visitors only explore holds no scikit-learn, pandas or Dask (about 150 MB of 569 with MiniLM);
+    the Train page's default dataset is still prepared ahead of a first training, by a process of its own."""
+    import time
+
+    heavy = "{'sklearn', 'pandas', 'distributed'}"
+    script = f"print(len(at.exception), at.metric[0].value, sorted({heavy} & set(sys.modules)))\n"
+    assert fresh_app(tmp_path, script, "not bad at all, I loved it")[-1] == "0 positive []"
+    deadline = time.time() + 120
+    while not list((tmp_path / ".cache").glob("tweets-*/data.json")) and time.time() < deadline:
+        time.sleep(0.5)
+    assert list((tmp_path / ".cache").glob("tweets-*/data.json")), "the tweets were not prepared"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from attention.viz import attention_maps, bar_charts, labelled, line_charts, style
+from attention.viz import bar_charts, labelled, line_charts, style
 from attention.viz.attention_maps import heatmaps
 
 SENTENCE = "the flight was late and the crew was very rude to us so we will never fly with them again".split()
@@ -172,7 +172,6 @@ def every_builder():
         seed_curves=line_charts.seed_curves(seeds),
         line=line_charts.line([8, 4, 2], [0.8, 0.7, 0.6], "heads kept", "accuracy", reverse_x=True),
         heatmaps=grid(np.random.rand(4, 5, 5), SENTENCE[:5], masked=[np.eye(5, dtype=bool)] * 4),
-        overview=attention_maps.overview([np.random.rand(3, 60, 60)] * 2),
     )
 
 
@@ -185,12 +184,12 @@ def test_every_builder_makes_a_figure_plotly_accepts(name):
     spec = every_builder()[name].to_dict()
     checked = go.Figure(spec)  # validates every property; raises ValueError on one plotly does not know
     assert checked.to_dict()["data"][0]["type"] == spec["data"][0]["type"]
-    if name not in ("heatmaps", "overview"):  # the heatmaps take Streamlit's theme; the charts plotly_white's look
+    if name != "heatmaps":  # the heatmaps take Streamlit's theme; the charts plotly_white's look
         assert spec["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
 
 
 def test_thumbnails_average_blocks_of_a_long_sentences_weights():
-    from attention.viz.attention_maps import thumbnails
+    from attention.viz.packed import thumbnails
 
     w = np.random.default_rng(0).random((2, 100, 100)).astype(np.float32)
     t = thumbnails(w, cells=48)  # k = 3: 34 x 34 blocks, the last one a single row and column
