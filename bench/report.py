@@ -1,6 +1,6 @@
 """Run every bench, one after another, and write bench/REPORT.md: the targets first, then each bench's tables.
 
-python bench/report.py           # all eight benches, about 30 minutes; run it alone (2 cores)
+python bench/report.py           # all nine benches, about 30 minutes; run it alone (2 cores)
 python bench/report.py --quick   # without bench/train.py (no target), and a 20 s load phase
 
 Each bench runs as a subprocess (never two at once) with `--json` where it has targets, so the
@@ -28,6 +28,7 @@ BENCHES = [
     ("mha", "bench/mha.py", [], False, 600),
     ("train", "bench/train.py", [], False, 1800),
     ("explore", "bench/explore.py", [], True, 900),
+    ("inside", "bench/inside.py", [], True, 900),
     ("serve", "bench/serve.py", ["--model", "minilm-tweets"], True, 900),  # sessions on the pretrained encoder
     ("train_ui", "bench/train_ui.py", [], True, 1200),
     ("load", "bench/load.py", [], True, 600),
@@ -98,6 +99,7 @@ def slowest_stop(stops):
 def targets(results):
     """Rows (target, goal, measured, met) from the benches' numbers; met is None when not measured."""
     explore, serve, load, ui, mem = (results.get(k) for k in ("explore", "serve", "load", "train_ui", "memory"))
+    inside = lambda key: max((r[key] for r in results.get("inside") or []), default=None)  # slowest model
     server32, m32 = worst(get(explore, "server"), 32, "total_ms")
     draw8h, _ = worst(get(explore, "browser"), 32, "median_ms", model="tweets-8h")
     draw128, m128 = worst(get(explore, "browser"), 128, "median_ms")
@@ -113,6 +115,15 @@ def targets(results):
         ("MiniLM, 12 heads x 256 tokens: Enter -> drawn", "<= 1.5 s", minilm[256], 1500, "{:.0f} ms"),
         ("MiniLM, 12 heads x 512 tokens: Enter -> drawn", "<= 3 s", minilm[512], 3000, "{:.0f} ms"),
         ("Hover on a grid cell -> its value shown, slowest size", "<= 50 ms", hover, 50, "{:.0f} ms"),
+        (
+            "Inside a head: sentence typed -> finished",
+            "<= 1.5 s",
+            slowest_inside(inside, "sentence_ms"),
+            1500,
+            "{:.0f} ms",
+        ),
+        ("Inside a head: head switched -> finished", "<= 500 ms", slowest_inside(inside, "head_ms"), 500, "{:.0f} ms"),
+        ("Inside a head: shared link, fresh browser", "<= 3 s", slowest_inside(inside, "link_ms"), 3000, "{:.0f} ms"),
         ("Cold start: launch -> first page, / a bare Streamlit app's", "<= 1.5x", cold_ratio(serve), 1.5, "{:.2f}x"),
         ("Cold start: launch -> prediction and heatmaps (MiniLM)", "<= 5 s", get(serve, "prediction_s"), 5, "{:.1f} s"),
         ("Server RSS with MiniLM, 1 session", "<= 500 MB", get(serve, "rss_1_session_mb"), 500, "{:.0f} MB"),

@@ -11,6 +11,7 @@ Only names in DATASETS are cached (never a path made from user text); uploads ar
 import hashlib
 import json
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -159,4 +160,6 @@ if (
     ap.add_argument("dataset", choices=sorted(DATASETS))
     ap.add_argument("cache_dir", type=Path)
     args = ap.parse_args()
+    if hasattr(os, "nice"):
+        os.nice(10)  # ahead of need: the server's visitors come first
     load_prepared(args.dataset, TrainConfig(), args.cache_dir)
