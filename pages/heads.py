@@ -9,9 +9,7 @@ from attention.analysis import heads, lab_file
 from attention.data.types import DataError
 from attention.training import experiment_report
 from attention.training.checkpoints import CheckpointError
-from attention.viz import bar_charts, labelled, line_charts
-from attention.viz.attention_maps import heatmaps
-from attention.viz.style import HALF_WIDTH
+from attention.viz import bar_charts, labelled, line_charts, packed
 
 ui.frame.ensure_router()
 
@@ -101,8 +99,8 @@ with c1:
         for r in rows:
             grid[r["layer"], r["head"]] = r["d_acc"] * 100
         rows_, cols = [f"layer {i + 1}" for i in range(L)], [[f"head {h + 1}" for h in range(H)]]
-        cells = heatmaps([grid], rows_, ["Δ accuracy (points)"], cols, scale="value", width=HALF_WIDTH)
-        st.plotly_chart(cells, key="ablation")
+        cells = packed.pack([grid], rows_, ["Δ accuracy (points)"], cols, scale="value", name="heads-ablation")
+        ui.heatmaps.heatmaps(cells, key="ablation")
 with c2:
     st.subheader("Prune heads")
     kept, acc = zip(*rep["curve"])

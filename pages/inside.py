@@ -9,8 +9,7 @@ import ui
 from attention.analysis.sentence import MAX_CHARS, analyze
 from attention.analysis.stages import positions_table, token_labels, trace, worked_row
 from attention.app.stage_tables import follow_table, pipeline, worked_table
-from attention.viz import style
-from attention.viz.attention_maps import heatmaps
+from attention.viz import packed, style
 from attention.viz.diagram import pipeline_diagram
 
 ui.frame.ensure_router()
@@ -69,7 +68,7 @@ T, D = t.x.shape
 dk, H = t.d_k, t.num_heads
 rows = style.axis_labels(t.tokens)
 dims, hdims = [f"d{j}" for j in range(D)], [f"d{j}" for j in range(dk)]
-chart = lambda fig, key: st.plotly_chart(fig, key=key, config={"displayModeBar": False})
+chart = lambda key, *args, **kw: ui.heatmaps.heatmaps(packed.pack(*args, name=f"inside-{key}", **kw), key=key)
 p = t.probs.argmax()
 st.caption(f"Prediction for this sentence: **{ui.words.md_escape(run.classes[p])}** ({t.probs[p]:.0%}).")
 if cut := ui.words.cut_message(t.truncated, t.cut_chars, cfg.max_len):
@@ -97,7 +96,7 @@ st.caption(
     "Tokens and their rows in the embedding table: "
     + " · ".join(ui.words.md_escape(f"{r} → {i}") for r, i in zip(rows, t.ids))
 )
-chart(heatmaps(mats, rows, titles, [dims] * len(mats), scale="value"), "input")
+chart("input", mats, rows, titles, [dims] * len(mats), scale="value")
 
 st.header(f"2 · Queries, keys and values of head {head} ({T} × {dk} each)")
 st.markdown(
@@ -106,11 +105,11 @@ st.markdown(
     "**The biases are included.** Row i of Q is token i's query; row j of K is what token j offers to be matched on."
 )
 qkv_titles = [f"{n} = X·W_{n.lower()} + b_{n.lower()}<br>({T} × {dk})" for n in "QKV"]
-chart(heatmaps([t.q, t.k, t.v], rows, qkv_titles, [hdims] * 3, scale="value"), "qkv")
+chart("qkv", [t.q, t.k, t.v], rows, qkv_titles, [hdims] * 3, scale="value")
 with st.expander(f"This head's weights W_q, W_k, W_v ({D} × {dk}) and biases ({dk})"):
     w_titles = [f"W_q ({D} × {dk})", f"W_k ({D} × {dk})", f"W_v ({D} × {dk})"]
-    chart(heatmaps([t.w_q, t.w_k, t.w_v], dims, w_titles, [hdims] * 3, scale="value", height=520), "w_qkv")
-    chart(heatmaps([[t.b_q, t.b_k, t.b_v]], ["b_q", "b_k", "b_v"], ["biases"], [hdims], scale="value"), "b_qkv")
+    chart("w_qkv", [t.w_q, t.w_k, t.w_v], dims, w_titles, [hdims] * 3, scale="value", height=520)
+    chart("b_qkv", [[t.b_q, t.b_k, t.b_v]], ["b_q", "b_k", "b_v"], ["biases"], [hdims], scale="value")
 
 st.header(f"3 · Scores ({T} × {T})")
 st.markdown(
@@ -118,7 +117,7 @@ st.markdown(
     f"key. Dividing by √d_k = √{dk} = {dk**0.5:.3g} keeps the scores from growing with d_k."
 )
 score_titles = [f"Q·Kᵀ ({T} × {T})", f"Q·Kᵀ / √{dk} ({T} × {T})"]
-chart(heatmaps([t.scores, t.scaled], rows, score_titles, scale="value"), "scores")
+chart("scores", [t.scores, t.scaled], rows, score_titles, scale="value")
 
 st.header("4 · Masks")
 if t.mask_steps:
@@ -128,7 +127,7 @@ if t.mask_steps:
     )
     mask_titles = [f"after the {m.name} mask<br>({T} × {T})" for m in t.mask_steps]
     steps = t.mask_steps
-    chart(heatmaps([t.scaled] * len(steps), rows, mask_titles, masked=[m.total for m in steps], scale="value"), "masks")
+    chart("masks", [t.scaled] * len(steps), rows, mask_titles, masked=[m.total for m in steps], scale="value")
 else:
     st.markdown("No mask is on: every query may attend to every key. Switch one on above to see it here.")
 
@@ -137,16 +136,8 @@ st.markdown(
     "Each row of masked, scaled scores becomes weights: exponentiate, then divide by the row's sum. "
     "Every row sums to 1 (right-hand column), unless all its keys are masked: then it attends to nothing (0)."
 )
-chart(
-    heatmaps(
-        [t.weights, t.row_sums],
-        rows,
-        [f"weights ({T} × {T})", f"row sums ({T} × 1)"],
-        [rows, ["Σ"]],
-        masked=[t.mask, None],
-    ),
-    "weights",
-)
+weight_titles = [f"weights ({T} × {T})", f"row sums ({T} × 1)"]
+chart("weights", [t.weights, t.row_sums], rows, weight_titles, [rows, ["Σ"]], masked=[t.mask, None])
 st.subheader("A worked row")
 row = st.columns(3)[0].selectbox("Query token", positions, format_func=lambda i: rows[i], key="row")
 w = worked_row(t, row)
@@ -171,7 +162,7 @@ st.markdown(
     f"to the layer's output ({T} × {D}): the output is every head's share added up, plus b_o."
 )
 out_titles = [f"weights·V ({T} × {dk})", f"head {head}'s share of the output ({T} × {D})"]
-chart(heatmaps([t.head_out, t.share], rows, out_titles, [hdims, dims], scale="value"), "head_out")
+chart("head_out", [t.head_out, t.share], rows, out_titles, [hdims, dims], scale="value")
 
 st.header("7 · All heads together")
 st.markdown(
@@ -180,11 +171,11 @@ st.markdown(
     f"**{ui.words.md_escape(rows[row])}** (the worked row's token) through the layer; hover a box for the same numbers."
 )
 boxes = pipeline(t, row)
-chart(pipeline_diagram(boxes, rows[row]), "pipeline")
+st.plotly_chart(pipeline_diagram(boxes, rows[row]), key="pipeline", config={"displayModeBar": False})
 st.table(follow_table(boxes), hide_index=True)
 cat_cols = [f"h{h + 1}·d{j}" for h in range(H) for j in range(dk)]
 cat_titles = [f"concatenated heads ({T} × {D})", f"concat·W_o + b_o ({T} × {D})"]
-chart(heatmaps([t.concat, t.output], rows, cat_titles, [cat_cols, dims], scale="value"), "concat")
+chart("concat", [t.concat, t.output], rows, cat_titles, [cat_cols, dims], scale="value")
 
 st.header("8 · Positional encoding")
 table = positions_table(run.model)
@@ -198,7 +189,7 @@ else:
     )
     pos_rows = [str(i) for i in range(len(table))]
     pe_title = [f"positional encoding ({len(table)} × {D})"]
-    chart(heatmaps([table], pos_rows, pe_title, [dims], scale="value", height=420), "pe")
+    chart("pe", [table], pos_rows, pe_title, [dims], scale="value", height=420)
     flip = analyze(run.model, run.tokenizer, text, replace(masks, positional=nopos))
     both = [t.weights, flip.weights[layer - 1][head - 1]]
     names = ["with positional encoding", "without"] if not nopos else ["without positional encoding", "with"]
@@ -208,7 +199,7 @@ else:
         f"and {'with' if nopos else 'without'} them. Without positions, attention cannot tell word order: "
         "the same word gets the same query and key wherever it stands."
     )
-    chart(heatmaps(both, rows, names, wrap=2), "pe_compare")
+    chart("pe_compare", both, rows, names, wrap=2)
     q, other = flip.pred, "with" if nopos else "without"
     st.caption(f"Prediction {other} positions: **{ui.words.md_escape(run.classes[q])}** ({flip.probs[q]:.0%}).")
 

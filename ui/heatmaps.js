@@ -1,18 +1,29 @@
-// Attention heatmaps on a canvas, from a message made by attention/viz/packed.py: one pixel per weight drawn into
-// an offscreen canvas and scaled up without smoothing, so drawing 13 panels of 512 x 512 takes milliseconds.
-// Labels, titles, hover and cell numbers are drawn as canvas text or set with textContent: a token is never HTML.
+// Heatmaps on a canvas, from a message made by attention/viz/packed.py: one pixel per value drawn into an
+// offscreen canvas and scaled up without smoothing (averaged when shrunk), so 13 panels of 512 x 512 take
+// milliseconds. Labels, titles, hover and cell numbers are canvas text or textContent: a token is never HTML.
 
 const FONT = "system-ui, -apple-system, 'Segoe UI', sans-serif";
-const TITLE_PX = 22, GAP = 14, BAR = 64, MAX_SIDE = 420, ONE_SIDE = 700, CELL_FONT = 10, CELL_FONT_MIN = 8;
+const LINE = 16, GAP = 14, BAR = 64, MAX_SIDE = 420, ONE_SIDE = 700, CELL_FONT = 10, CELL_FONT_MIN = 8;
 const views = new WeakMap(); // parentElement -> this instance's elements and last message
 
-function decode(bytes) {
+function decode(bytes) { // -> {head, panels: [{R, C, v (Float32Array, NaN = masked), cols, title}]}
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength); // aligned copy
   const n = new DataView(buf).getUint32(0, true);
   const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, n)));
-  const start = 4 + n + ((4 + n) % 2);
-  const [P, R, C] = head.shape;
-  return { head, q: new Uint16Array(buf, start, P * R * C) };
+  const exact = head.dtype === "f32", size = exact ? 4 : 2, span = head.high - head.low;
+  let start = 4 + n + ((4 - ((4 + n) % 4)) % 4);
+  const panels = head.shapes.map(([R, C], p) => {
+    let v;
+    if (exact) v = new Float32Array(buf, start, R * C);
+    else {
+      const q = new Uint16Array(buf, start, R * C);
+      v = new Float32Array(R * C);
+      for (let i = 0; i < q.length; i++) v[i] = q[i] === head.masked ? NaN : head.low + (q[i] / head.steps) * span;
+    }
+    start += size * R * C;
+    return { R, C, v, cols: head.cols[head.col_of[p]], title: head.titles[p] };
+  });
+  return { head, panels };
 }
 
 function lut(stops) { // 256 RGB colours interpolated between the scale's stops, as plotly does
@@ -29,37 +40,59 @@ function lut(stops) { // 256 RGB colours interpolated between the scale's stops,
   return out;
 }
 
-function layout(head, width) {
-  // Panels per row: head.wrap, fewer when that leaves a panel less than a pixel per weight (two at least), so a
-  // long sentence's heads are drawn at full resolution where the page allows it.
-  const [P, R, C] = head.shape;
-  const chars = head.ticks ? Math.max(...head.rows.map((s) => s.length), ...head.cols.map((s) => s.length)) : 0;
-  const left = head.ticks ? Math.min(160, 10 + Math.round(5.5 * chars)) : 8;
-  const bottom = head.ticks ? Math.min(160, 10 + Math.round(4.8 * chars)) : 8;
-  const room = width - left - BAR;
-  const per = Math.max(1, Math.min(head.wrap, Math.max(2, Math.floor((room + GAP) / (C + GAP)))));
-  const nRows = Math.ceil(P / per), free = room - (per - 1) * GAP;
-  const cap = P > 1 ? Math.max(MAX_SIDE, Math.min(C, 520)) : ONE_SIDE;
-  const side = Math.max(40, Math.min(cap, Math.floor(free / per)));
-  const w = side, h = side * R / C;
-  const boxes = [];
-  for (let p = 0; p < P; p++) {
-    const col = p % per, row = Math.floor(p / per);
-    boxes.push({ x: left + col * (w + GAP), y: TITLE_PX + row * (h + TITLE_PX + GAP), w, h });
-  }
-  const height = TITLE_PX + nRows * (h + TITLE_PX + GAP) - TITLE_PX - GAP + bottom;
-  return { boxes, width: left + per * w + (per - 1) * GAP + BAR, height, per };
+function labelled(head, labels) { // tick labels: as the message says, or when there are few enough of them
+  return head.ticks === null ? labels.length <= head.ticks_up_to : head.ticks;
 }
 
-function value(head, code) {
-  return head.low + (code / head.steps) * (head.high - head.low);
+function margins(head, panels) {
+  const widest = (xs) => Math.max(0, ...xs.map((s) => s.length));
+  const rows = labelled(head, head.rows) ? widest(head.rows) : 0;
+  const cols = widest(panels.filter((p) => labelled(head, p.cols)).flatMap((p) => p.cols));
+  const lines = Math.max(...head.titles.map((t) => t.split("<br>").length));
+  return {
+    left: rows ? Math.min(160, 10 + Math.round(5.5 * rows)) : 8,
+    bottom: cols ? Math.min(160, 10 + Math.round(4.8 * cols)) : 8,
+    title: 6 + LINE * lines,
+  };
+}
+
+function gridLayout(head, panels, width, m) {
+  // head.wrap panels to a row, fewer when that leaves a panel less than a pixel per value (two at least)
+  const P = panels.length, C = Math.max(...panels.map((p) => p.C)), room = width - m.left - BAR;
+  const per = Math.max(1, Math.min(head.wrap, Math.max(2, Math.floor((room + GAP) / (C + GAP)))));
+  const cap = P > 1 ? Math.max(MAX_SIDE, Math.min(C, 520)) : ONE_SIDE;
+  const side = Math.max(40, Math.min(cap, Math.floor((room - (per - 1) * GAP) / per)));
+  const h = side * Math.max(...panels.map((p) => p.R / p.C)), nRows = Math.ceil(P / per);
+  const boxes = panels.map((_, p) => ({
+    x: m.left + (p % per) * (side + GAP), y: m.title + Math.floor(p / per) * (h + m.title + GAP), w: side, h,
+  }));
+  const height = nRows * (h + m.title + GAP) - GAP + m.bottom;
+  return { boxes, width: m.left + per * side + (per - 1) * GAP + BAR, height, per };
+}
+
+function rowLayout(head, panels, width, m) {
+  // one row, each panel as wide as its columns (a 1-column panel stays visible), rows sized by their count
+  const R = panels[0].R, room = width - m.left - BAR - (panels.length - 1) * GAP;
+  const weights = panels.map((p) => Math.max(p.C, R / 8)), total = weights.reduce((a, b) => a + b, 0);
+  const h = head.height ? head.height - m.title - m.bottom : Math.min(630, R * Math.max(9, Math.min(34, 640 / R)));
+  let x = m.left;
+  const boxes = panels.map((p, k) => {
+    const w = Math.max(12, Math.min((room * weights[k]) / total, p.C * 60));
+    const box = { x, y: m.title, w, h };
+    x += w + GAP;
+    return box;
+  });
+  return { boxes, width: x - GAP + BAR, height: m.title + h + m.bottom, per: panels.length };
+}
+
+function shade(head, v) { // 0..1 along the colour scale
+  return Math.min(1, Math.max(0, (v - head.low) / (head.high - head.low)));
 }
 
 function draw(view) {
-  const { canvas, msg } = view, { head, q } = msg;
-  const [P, R, C] = head.shape;
-  const width = Math.max(320, view.root.clientWidth || 940);
-  const place = layout(head, width);
+  const { canvas, msg } = view, { head, panels } = msg;
+  const width = Math.max(320, view.root.clientWidth || 940), m = margins(head, panels);
+  const place = head.wrap ? gridLayout(head, panels, width, m) : rowLayout(head, panels, width, m);
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(place.width * dpr);
   canvas.height = Math.round(place.height * dpr);
@@ -69,89 +102,111 @@ function draw(view) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.fillStyle = "white";
   ctx.fillRect(0, 0, place.width, place.height);
-  const colors = lut(head.colors), off = document.createElement("canvas");
-  off.width = C;
-  off.height = R;
-  const octx = off.getContext("2d"), img = octx.createImageData(C, R), px = img.data;
-  const panels = [];
-  const chars = head.low < 0 ? 5 : 4, fontFor = (b) => Math.min(b.w / C / (0.65 * chars), b.h / R / 1.3, CELL_FONT);
-  for (let p = 0; p < P; p++) {
-    const b = place.boxes[p], base = p * R * C;
-    for (let i = 0; i < R * C; i++) {
-      const code = q[base + i], o = i * 4;
-      if (code === head.masked) { px[o] = px[o + 1] = px[o + 2] = 238; } else {
-        const c = Math.round((code / head.steps) * 255) * 3;
-        px[o] = colors[c]; px[o + 1] = colors[c + 1]; px[o + 2] = colors[c + 2];
-      }
-      px[o + 3] = 255;
-    }
-    octx.putImageData(img, 0, 0);
-    ctx.imageSmoothingEnabled = b.w < C || b.h < R; // shrunk: average neighbours, never drop a row or column
-    ctx.imageSmoothingQuality = "high";
-    ctx.drawImage(off, b.x, b.y, b.w, b.h);
-    ctx.strokeStyle = "#d0d0d0";
-    ctx.strokeRect(b.x - 0.5, b.y - 0.5, b.w + 1, b.h + 1);
-    ctx.fillStyle = "#262730";
-    ctx.font = `${b.w < 100 ? 11 : 13}px ${FONT}`;
-    ctx.textAlign = "center";
-    ctx.textBaseline = "bottom";
-    ctx.fillText(head.titles[p], b.x + b.w / 2, b.y - 4, b.w);
-    const size = Math.floor(fontFor(b));
-    const written = size >= CELL_FONT_MIN ? numbers(ctx, head, q, base, b, size, R, C) : { n: 0, text_w: 0, text_h: 0 };
-    panels.push({ title: head.titles[p], cell_w: b.w / C, cell_h: b.h / R, font: written.n ? size : 0, ...written });
-    if (head.ticks) ticks(ctx, head, b, p, place.per, P);
-  }
+  const colors = lut(head.colors), drawn = [];
+  panels.forEach((panel, p) => {
+    const b = place.boxes[p];
+    image(ctx, head, panel, colors, b);
+    title(ctx, panel.title, b);
+    const size = Math.floor(Math.min(b.w / panel.C / (0.65 * head.chars), b.h / panel.R / 1.3, CELL_FONT));
+    const written = size >= CELL_FONT_MIN ? numbers(ctx, head, panel, b, size) : { n: 0, text_w: 0, text_h: 0 };
+    drawn.push({ title: panel.title, cell_w: b.w / panel.C, cell_h: b.h / panel.R, font: written.n ? size : 0,
+      ...written });
+    ticks(ctx, head, panel, b, p, place);
+  });
   colorbar(ctx, head, colors, place);
   view.place = place;
-  return panels;
+  return drawn;
 }
 
-function numbers(ctx, head, q, base, b, size, R, C) { // -> {n, text_w, text_h}: what was written, for tests
+function image(ctx, head, panel, colors, b) {
+  const { R, C, v } = panel, off = document.createElement("canvas");
+  off.width = C;
+  off.height = R;
+  const octx = off.getContext("2d"), img = octx.createImageData(C, R), px = img.data, masked = [];
+  for (let i = 0; i < R * C; i++) {
+    const o = i * 4;
+    if (Number.isNaN(v[i])) { px[o] = px[o + 1] = px[o + 2] = 255; masked.push(i); } else {
+      const c = Math.round(shade(head, v[i]) * 255) * 3;
+      px[o] = colors[c]; px[o + 1] = colors[c + 1]; px[o + 2] = colors[c + 2];
+    }
+    px[o + 3] = 255;
+  }
+  octx.putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = b.w < C || b.h < R; // shrunk: average neighbours, never drop a row or column
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(off, b.x, b.y, b.w, b.h);
+  hatch(ctx, masked, C, b.w / C, b.h / R, b);
+  ctx.strokeStyle = "#d0d0d0";
+  ctx.strokeRect(b.x - 0.5, b.y - 0.5, b.w + 1, b.h + 1);
+}
+
+function hatch(ctx, cells, C, cw, ch, b) { // masked cells: blank, with grey diagonals
+  if (!cells.length) return;
+  ctx.save();
+  ctx.strokeStyle = "#9e9e9e";
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  const step = Math.max(4, Math.min(cw, ch) / 3);
+  for (const i of cells) {
+    const x = b.x + (i % C) * cw, y = b.y + Math.floor(i / C) * ch;
+    for (let d = step / 2; d < cw + ch; d += step) { // lines x + y = d inside the cell, clipped to it
+      const x0 = Math.max(0, d - ch), x1 = Math.min(cw, d);
+      if (x1 > x0) { ctx.moveTo(x + x0, y + d - x0); ctx.lineTo(x + x1, y + d - x1); }
+    }
+  }
+  ctx.stroke();
+  ctx.restore();
+}
+
+function title(ctx, text, b) {
+  const lines = text.split("<br>");
+  ctx.fillStyle = "#262730";
+  ctx.font = `${b.w < 100 ? 11 : 13}px ${FONT}`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "bottom";
+  lines.forEach((line, k) => ctx.fillText(line, b.x + b.w / 2, b.y - 4 - (lines.length - 1 - k) * LINE, b.w + GAP));
+}
+
+function numbers(ctx, head, panel, b, size) { // -> {n, text_w, text_h}: what was written, for tests
+  const { R, C, v } = panel, cw = b.w / C, ch = b.h / R, diverging = head.low < 0;
   ctx.font = `${size}px ${FONT}`;
-  let n = 0, textW = 0, textH = 0;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
-  const cw = b.w / C, ch = b.h / R;
+  let n = 0, textW = 0, textH = 0;
   for (let i = 0; i < R; i++) {
     for (let j = 0; j < C; j++) {
-      const code = q[base + i * C + j];
-      if (code === head.masked) continue;
-      const t = code / head.steps, v = value(head, code);
-      ctx.fillStyle = Math.abs(t - (head.low < 0 ? 0.5 : 0)) > (head.low < 0 ? 0.3 : 0.55) ? "white" : "#262730";
-      const s = v.toFixed(2), m = ctx.measureText(s);
+      const x = v[i * C + j];
+      if (Number.isNaN(x)) continue;
+      const t = shade(head, x), s = x.toFixed(2), mt = ctx.measureText(s);
+      ctx.fillStyle = (diverging ? Math.abs(t - 0.5) > 0.3 : t > 0.55) ? "white" : "#262730";
       ctx.fillText(s, b.x + (j + 0.5) * cw, b.y + (i + 0.5) * ch);
       n += 1;
-      textW = Math.max(textW, m.width);
-      textH = Math.max(textH, m.actualBoundingBoxAscent + m.actualBoundingBoxDescent);
+      textW = Math.max(textW, mt.width);
+      textH = Math.max(textH, mt.actualBoundingBoxAscent + mt.actualBoundingBoxDescent);
     }
   }
   return { n, text_w: textW, text_h: textH };
 }
 
-function ticks(ctx, head, b, p, per, P) {
-  const [, R, C] = head.shape;
+function ticks(ctx, head, panel, b, p, place) {
   ctx.fillStyle = "#444";
   ctx.font = `9px ${FONT}`;
-  if (p % per === 0) {
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    head.rows.forEach((s, i) => ctx.fillText(s, b.x - 4, b.y + ((i + 0.5) * b.h) / R));
-  }
-  if (p + per >= P) {
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    head.cols.forEach((s, j) => {
-      ctx.save();
-      ctx.translate(b.x + ((j + 0.5) * b.w) / C, b.y + b.h + 4);
-      ctx.rotate(-Math.PI / 3);
-      ctx.fillText(s, 0, 0);
-      ctx.restore();
-    });
-  }
+  ctx.textAlign = "right";
+  ctx.textBaseline = "middle";
+  const rows = p % place.per === 0 && labelled(head, head.rows);
+  if (rows) head.rows.forEach((s, i) => ctx.fillText(s, b.x - 4, b.y + ((i + 0.5) * b.h) / panel.R));
+  if (p + place.per < place.boxes.length || !labelled(head, panel.cols)) return; // columns: under the bottom row
+  panel.cols.forEach((s, j) => {
+    ctx.save();
+    ctx.translate(b.x + ((j + 0.5) * b.w) / panel.C, b.y + b.h + 4);
+    ctx.rotate(-Math.PI / 3);
+    ctx.fillText(s, 0, 0);
+    ctx.restore();
+  });
 }
 
 function colorbar(ctx, head, colors, place) {
-  const top = place.boxes[0].y, h = Math.min(260, place.height - top - 8), x = place.width - BAR + 16;
+  const top = place.boxes[0].y, h = Math.max(40, Math.min(260, place.height - top - 8)), x = place.width - BAR + 16;
   for (let k = 0; k < h; k++) {
     const c = Math.round((1 - k / (h - 1)) * 255) * 3;
     ctx.fillStyle = `rgb(${colors[c]},${colors[c + 1]},${colors[c + 2]})`;
@@ -164,16 +219,15 @@ function colorbar(ctx, head, colors, place) {
   ctx.textAlign = "left";
   ctx.textBaseline = "middle";
   [head.high, (head.high + head.low) / 2, head.low].forEach((v, k) =>
-    ctx.fillText(Number(v.toPrecision(3)).toString(), x + 16, top + (k * (h - 1)) / 2));
+    ctx.fillText(Number(v.toPrecision(3)).toString(), x + 16, top + 5 + (k * (h - 10)) / 2));
   ctx.textBaseline = "bottom";
   ctx.fillText(head.colorbar, x - 4, top - 4);
 }
 
 function cellAt(view, ev) {
   const r = view.canvas.getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top;
-  const [, R, C] = view.msg.head.shape;
   for (let p = 0; p < view.place.boxes.length; p++) {
-    const b = view.place.boxes[p];
+    const b = view.place.boxes[p], { R, C } = view.msg.panels[p];
     if (x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h) {
       return { p, i: Math.floor(((y - b.y) / b.h) * R), j: Math.floor(((x - b.x) / b.w) * C), x, y };
     }
@@ -184,10 +238,11 @@ function cellAt(view, ev) {
 function hover(view, ev) {
   const cell = cellAt(view, ev), tip = view.tip;
   if (!cell) { tip.style.display = "none"; return; }
-  const { head, q } = view.msg, [, R, C] = head.shape, code = q[cell.p * R * C + cell.i * C + cell.j];
-  const shown = code === head.masked ? "masked" : value(head, code).toFixed(4);
-  tip.textContent = head.hover === "title" ? `${head.titles[cell.p]}${head.click ? ": click to enlarge" : ""}`
-    : `${head.titles[cell.p]}\n${head.rows[cell.i]} → ${head.cols[cell.j]}: ${shown}`;
+  const { head, panels } = view.msg, panel = panels[cell.p], x = panel.v[cell.i * panel.C + cell.j];
+  const shown = Number.isNaN(x) ? "masked" : (head.dtype === "f32" ? "" : "≈") + x.toFixed(4);
+  const name = panel.title.replaceAll("<br>", " ");
+  tip.textContent = head.hover === "title" ? `${name}${head.click ? ": click to enlarge" : ""}`
+    : `${name}\n${head.rows[cell.i]} → ${panel.cols[cell.j]}: ${shown}`;
   tip.style.display = "block";
   tip.style.left = Math.min(cell.x + 14, view.place.width - 180) + "px";
   tip.style.top = cell.y + 14 + "px";
@@ -241,13 +296,15 @@ function mount(parentElement, setTriggerValue) {
 
 function redraw(view) {
   view.width = view.root.clientWidth;
-  const panels = draw(view), { head, q } = view.msg, [P, R, C] = head.shape;
-  const z0 = R * C <= 4096 ? Array.from({ length: R }, (_, i) => Array.from(q.subarray(i * C, (i + 1) * C), (c) =>
-    c === head.masked ? null : value(head, c))) : null;
+  const drawn = draw(view), { head, panels } = view.msg;
+  const small = (p) => p.R * p.C <= 4096; // values of small panels, for browser tests
+  const z = panels.map((p) => small(p) ? Array.from({ length: p.R }, (_, i) =>
+    Array.from(p.v.subarray(i * p.C, (i + 1) * p.C), (x) => Number.isNaN(x) ? null : x)) : null);
   // what was drawn, for browser tests and benches (tools/browser.py GRIDS_JS, tests/kit.py CELLS_JS)
-  view.canvas.hm = { n: P, drawn: panels.length, titles: head.titles, x: head.cols, z0, panels, boxes: view.place.boxes };
+  view.canvas.hm = { n: panels.length, drawn: drawn.length, titles: head.titles, x: panels[0].cols, z0: z[0], z,
+    panels: drawn, boxes: view.place.boxes };
   view.canvas.dataset.drawn = String(Date.now());
-  view.canvas.setAttribute("aria-label", view.msg.head.titles.join(", "));
+  view.canvas.setAttribute("aria-label", head.titles.join(", ").replaceAll("<br>", " "));
 }
 
 export default function (component) {

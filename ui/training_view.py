@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from attention.training.metrics import reading
-from attention.viz import attention_maps, labelled, line_charts, style
+from attention.viz import labelled, line_charts, packed, style
+from ui.heatmaps import heatmaps
 from ui.links import explore_link
 from ui.words import md_escape
 
@@ -70,11 +71,11 @@ def draw_probes(v, prefix, source):
         )
     w = layers[layer]
     heads = [f"head {h + 1}" for h in range(len(w))]
-    fig = memo(
+    message = memo(
         (source, "probe", epoch, i, layer),
-        lambda: attention_maps.heatmaps(w, style.axis_labels(v.probe_tokens[i]), heads, wrap=2, width=style.HALF_WIDTH),
+        lambda: packed.pack(w, style.axis_labels(v.probe_tokens[i]), heads, wrap=2, name="probe-heads"),
     )
-    st.plotly_chart(fig, key=f"{prefix}_probes", config={"displayModeBar": False})
+    heatmaps(message, key=f"{prefix}_probes")
 
 
 def draw_reports(v, prefix, source):

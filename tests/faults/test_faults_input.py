@@ -39,7 +39,7 @@ def shown(at, *kinds):
 
 def grid_labels(at):
     """The token labels of the attention heatmaps ('0:the', ...), as sent to the page's canvas; none if not drawn."""
-    return canvas(at, "grid")[0]["cols"] if at.get("bidi_component") else []
+    return canvas(at, "grid")[0]["cols"][0] if at.get("bidi_component") else []
 
 
 def no_raw_html(at):

@@ -1,11 +1,12 @@
 """AppTest smoke tests for the Inside a head page."""
 
-import base64
 import json
 
 import numpy as np
 import torch
 from kit import ROOT, app
+
+from attention.viz.packed import unpack
 
 
 def inside(**params):
@@ -13,18 +14,9 @@ def inside(**params):
 
 
 def charts(at):
-    """{first panel title: plotly spec} for every chart on the page."""
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    return {(s["layout"].get("annotations") or [{}])[0].get("text"): s for s in specs}
-
-
-def z(trace):
-    """A heatmap's z as numpy: plotly sends numpy arrays as base64 typed arrays."""
-    v = trace["z"]
-    if isinstance(v, dict):
-        shape = [int(n) for n in str(v["shape"]).split(",")]  # "3, 3"
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).reshape(shape)
-    return np.array(v, dtype=np.float64)
+    """{first panel title: (header, values)} for every canvas of heatmaps on the page (attention.viz.packed)."""
+    views = [unpack(e.proto.bytes) for e in at.get("bidi_component")]
+    return {header["titles"][0]: (header, values) for header, values in views}
 
 
 def test_opens_with_a_hint():
@@ -52,8 +44,8 @@ def test_three_word_sentence_shows_every_stage_with_its_shape():
         assert title in c, sorted(map(str, c))
     max_len = json.loads((ROOT / "models/tweets-4h/config.json").read_text())["model"]["max_len"]
     assert "concatenated heads (3 × 64)" in c and f"positional encoding ({max_len} × 64)" in c
-    weights = c["weights (3 × 3)"]["data"]
-    assert np.allclose(z(weights[0]).sum(axis=1), 1, atol=1e-6) and np.allclose(z(weights[1]), 1, atol=1e-6)
+    _, (weights, sums) = c["weights (3 × 3)"]
+    assert np.allclose(weights.sum(axis=1), 1, atol=1e-4) and np.allclose(sums, 1, atol=1e-4)  # 16-bit weights
     table = at.table[0].value
     assert list(table["key"]) == ["0\\:great", "1\\:crew", "2\\:thanks", "sum"]  # tokens are escaped Markdown
     assert table["weight"].iloc[-1] == "1.0000"
@@ -75,18 +67,17 @@ def test_masks_are_blank_and_say_masked():
     at = inside(text="great crew thanks", pad="5", causal="on", hide="1")
     assert not at.exception
     c = charts(at)
-    masks = c["after the padding mask<br>(5 × 5)"]
-    assert [a["text"] for a in masks["layout"]["annotations"]] == [
+    header, values = c["after the padding mask<br>(5 × 5)"]
+    assert header["titles"] == [
         "after the padding mask<br>(5 × 5)",
         "after the causal mask<br>(5 × 5)",
         "after the hidden tokens mask<br>(5 × 5)",
     ]
-    last = masks["data"][2]
-    blank = np.isnan(z(last))
+    blank = np.isnan(values[2])  # sent as masked: drawn blank and hatched, hover says "masked"
     assert blank[:, 1].all() and blank[:, 3:].all() and blank[0, 2]  # hidden, <pad>, and the future
-    assert np.nanmin(z(last)) > -1e3  # never the finfo.min fill value
-    assert all((cell == "masked") == b for row, brow in zip(last["customdata"], blank) for cell, b in zip(row, brow))
-    assert len(masks["layout"]["shapes"]) == 3  # one hatch path per panel
+    assert blank.sum() == 13 + 4 and np.nanmin(values[2]) > -1e3  # never the finfo.min fill value
+    assert -header["low"] == header["high"] < 1e3  # the scale is the unmasked scores'
+    assert np.isnan(values[0]).sum() == 10 and np.isnan(values[1]).sum() == 10 + 3  # <pad> columns, then the future
     assert at.query_params["causal"] == "on" and at.query_params["hide"] == "1"
 
 
@@ -125,7 +116,7 @@ def test_a_later_layer_takes_the_previous_layers_output(runs_dir):
     assert not at.exception
     assert at.header[0].value == "1 · The input to layer 2: X (3 × 8)"
     assert any("layer 1's output" in m.value for m in at.markdown)
-    assert "Layer 2 output" in json.dumps(charts(at))
+    assert "Layer 2 output" in json.dumps([json.loads(c.proto.spec) for c in at.get("plotly_chart")])  # the diagram
 
 
 def test_from_explore_the_sentence_and_masks_come_along_and_each_link_is_read():

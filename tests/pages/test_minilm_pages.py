@@ -24,13 +24,14 @@ def test_explore_shows_pieces_specials_every_head_and_rollout():
     assert any("[CLS] and [SEP]" in c.value for c in at.caption)
     assert "Switch heads off: 0 of 72 chosen" in [e.label for e in at.expander]  # 72 pills folded away
     grid, _ = canvas(at, "grid")
-    assert len(grid["titles"]) == 12 + 1 and grid["cols"][0] == "0:[CLS]" and grid["cols"][-1].endswith("[SEP]")
-    assert any("##" in x for x in grid["cols"])  # the pieces as the model read them
+    cols = grid["cols"][0]
+    assert len(grid["titles"]) == 12 + 1 and cols[0] == "0:[CLS]" and cols[-1].endswith("[SEP]")
+    assert any("##" in x for x in cols)  # the pieces as the model read them
     run = load_run(MODELS_DIR / "minilm-tweets")
     a = analyze(run.model, run.tokenizer, TEXT)
     overview, thumbs = canvas(at, "overview")
     assert overview["titles"][0] == "L1H1" and overview["titles"][-1] == "L6H12"
-    assert overview["click"] and not overview["ticks"]  # thumbnails: clicked to enlarge, no axis labels
+    assert overview["click"] and overview["ticks"] is False  # thumbnails: clicked to enlarge, no axis labels
     assert np.allclose(thumbs[-1], a.weights[5][11], atol=1e-5)  # short: one cell per weight, layer 6 head 12
     _, across = canvas(at, "across")
     assert np.allclose(across[1], rollout(a.weights), atol=1e-5)
@@ -42,7 +43,7 @@ def test_words_not_pieces_merges_every_figure_and_the_layer_picker_moves():
     at.segmented_control(key="layer").set_value(4).run()  # one rerun: AppTest's second rerun resets the picker
     assert not at.exception
     grid, weights = canvas(at, "grid")
-    assert grid["cols"] == ["0:[CLS]", "1:unbelievably", "2:rude", "3:staff", "4:[SEP]"]
+    assert grid["cols"] == [["0:[CLS]", "1:unbelievably", "2:rude", "3:staff", "4:[SEP]"]]
     run = load_run(MODELS_DIR / "minilm-tweets")
     a = analyze(run.model, run.tokenizer, TEXT)
     groups, _ = word_groups(a.tokens, a.words)
@@ -73,8 +74,8 @@ def test_heads_lab_reads_the_shipped_report_of_72_heads():
     at = app(model="minilm-bbc").switch_page("pages/heads.py").run()
     assert not at.exception
     assert any("accuracy after every 6 removals" in c.value for c in at.caption)
-    cells = by_key(at, "ablation")
-    assert [t for t in cells["data"] if t["type"] == "heatmap"][0]["y"] == [f"layer {i}" for i in range(1, 7)]
+    cells, (grid,) = canvas(at, "ablation")
+    assert cells["rows"] == [f"layer {i}" for i in range(1, 7)] and grid.shape == (6, 12)
 
 
 def test_the_train_page_trains_a_head_on_minilm_from_an_upload(runs_dir):

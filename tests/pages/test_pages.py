@@ -1,5 +1,6 @@
 """AppTest smoke tests: every page runs without an exception, and the Explore page's main paths."""
 
+import numpy as np
 import pytest
 from kit import app, canvas
 
@@ -17,8 +18,8 @@ def test_sentence_gives_prediction_and_one_heatmap_per_head_plus_average():
     assert at.metric[0].value in ("negative", "neutral", "positive")
     grid, weights = canvas(at, "grid")
     assert grid["titles"] == ["head 1", "head 2", "head 3", "head 4", "average of heads"]
-    assert grid["cols"][:3] == ["0:the", "1:flight", "2:was"] and weights.shape == (5, 7, 7)
-    assert abs(weights.sum(-1) - 1).max() < 1e-3  # every row of every panel sums to 1, as sent
+    assert grid["cols"][0][:3] == ["0:the", "1:flight", "2:was"] and np.stack(weights).shape == (5, 7, 7)
+    assert abs(np.stack(weights).sum(-1) - 1).max() < 1e-3  # every row of every panel sums to 1, as sent
 
 
 @pytest.mark.parametrize(
@@ -44,7 +45,7 @@ def test_masks_change_the_computation_and_are_reported():
     at = app(text="great flight", pad="8", padmask="off").run()
     assert not at.exception
     grid, _ = canvas(at, "grid")
-    assert grid["cols"][-1] == "7:<pad>"
+    assert grid["cols"][0][-1] == "7:<pad>"
     assert any(m.value.startswith(("Your masks flipped", "Same class")) for m in [*at.error, *at.success])
 
 

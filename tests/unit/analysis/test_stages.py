@@ -1,7 +1,7 @@
 """attention.stages: the step-by-step recomputation equals the model's own forward pass, for every mask.
 
-Also the figure builders made for it (heatmaps, pipeline_diagram): masked cells are
-blank and say "masked", never the fill value.
+Also the figures made for it (the canvas heatmaps' messages, pipeline_diagram): masked cells are sent as masked,
+never as the fill value.
 """
 
 import itertools
@@ -18,8 +18,8 @@ from attention.core.model import AttentionClassifier, ModelConfig, sinusoidal_ta
 from attention.core.tokenizer import Tokenizer
 from attention.training.checkpoints import load_run
 from attention.viz import style
-from attention.viz.attention_maps import heatmaps
 from attention.viz.diagram import pipeline_diagram
+from attention.viz.packed import pack, unpack
 
 ROOT = Path(__file__).resolve().parents[3]
 TOK = Tokenizer.build(["the cat sat on the mat", "a dog ran", "the dog sat"], min_freq=1)
@@ -188,8 +188,9 @@ def test_worked_row_matches_the_heatmap(masks):
         table = worked_table(w, s.tokens)
         assert [r["key"] for r in table] == [f"{i}:{t}" for i, t in enumerate(s.tokens)] + ["sum"]
         assert table[-1]["weight"] == "1.0000" and table[-1]["exp(s − max)"] == f"{w.total:.4f}"
-        hover = heatmaps([s.weights], s.tokens, ["w"], masked=[s.mask]).data[0].customdata[q]
-        assert [r["weight"] for r in table[:-1]] == [h if h != "masked" else "0" for h in hover]  # same digits
+        _, (sent,) = unpack(pack([s.weights], s.tokens, ["w"], masked=[s.mask]))  # what hover formats, "%.4f"
+        hover = ["0" if np.isnan(x) else f"{x:.4f}" for x in sent[q]]
+        assert [r["weight"] for r in table[:-1]] == hover  # the table and hover show the same digits
         assert all(r["score s"] == "masked" for r, k in zip(table, w.masked) if k)
 
 
@@ -206,20 +207,18 @@ def test_pipeline_boxes_carry_this_models_shapes():
     assert rows[0]["numbers"] == f"[{s.x[2, 0]:.3f}, {s.x[2, 1]:.3f} … (16 numbers)]"
 
 
-def test_heatmaps_leave_masked_cells_blank_and_hatched():
+def test_heatmaps_send_masked_cells_as_masked_and_the_scale_from_the_rest():
     s = trace(model(), TOK, "the cat sat", Masks(pad_to=4, causal=True), 0, 0)
     labels = style.axis_labels(s.tokens)
-    fig = heatmaps([s.scaled, s.row_sums], labels, ["scaled (4 × 4)", "sums"], [labels, ["Σ"]], [s.mask, None], "value")
-    z = np.asarray(fig.data[0].z, dtype=np.float64)
+    blob = pack([s.scaled, s.row_sums], labels, ["scaled (4 × 4)", "sums"], [labels, ["Σ"]], [s.mask, None], "value")
+    header, (z, sums) = unpack(blob)
     assert np.isnan(z[s.mask]).all() and np.isfinite(z[~s.mask]).all()  # never the finfo.min fill value
-    assert np.abs(z[~s.mask]).max() < 1e3
-    hover = np.array(fig.data[0].customdata)
-    assert (hover[s.mask] == "masked").all() and hover[0, 0] == f"{s.scaled[0, 0]:.4f}"
-    assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].path.startswith("M")  # one hatch path, panel 1
-    assert [a.text for a in fig.layout.annotations] == ["scaled (4 × 4)", "sums"]
-    assert fig.layout.coloraxis.cmin == -fig.layout.coloraxis.cmax  # symmetric around 0
-    weights = heatmaps([s.weights], labels, ["w"], masked=[s.mask])
-    assert (weights.layout.coloraxis.cmin, weights.layout.coloraxis.cmax) == (0, 1)
+    assert np.allclose(z[~s.mask], s.scaled[~s.mask]) and np.allclose(sums, s.row_sums)
+    assert header["titles"] == ["scaled (4 × 4)", "sums"] and header["cols"] == [labels, ["Σ"]]
+    top = max(np.abs(s.scaled[~s.mask]).max(), np.abs(s.row_sums).max())  # one scale, from unmasked cells only
+    assert -header["low"] == header["high"] == pytest.approx(top)
+    header, _ = unpack(pack([s.weights], labels, ["w"], masked=[s.mask]))
+    assert (header["low"], header["high"]) == (0, 1)
 
 
 def test_minilm_stages_equal_its_forward_pass_on_every_layer():

@@ -1,48 +1,11 @@
-"""Figure builders: the right traces, shared scales, and labels by position."""
+"""Plotly figure builders: the right traces, shared scales, and labels by position (heatmaps: test_packed.py)."""
 
 import numpy as np
 import pytest
 
 from attention.viz import bar_charts, labelled, line_charts, style
-from attention.viz.attention_maps import heatmaps
 
 SENTENCE = "the flight was late and the crew was very rude to us so we will never fly with them again".split()
-
-
-def traces(fig):
-    return [t for t in fig.data if t.type == "heatmap"]
-
-
-def grid(w, tokens, titles=None, **kw):
-    """Explore's grid of heads: square panels, 4 to a row."""
-    titles = titles or [f"head {h + 1}" for h in range(len(w))]
-    return heatmaps(w, style.axis_labels(tokens), titles, **{"wrap": 4, **kw})
-
-
-def test_grid_has_one_heatmap_per_panel_on_a_shared_scale():
-    w = np.random.rand(9, 5, 5).astype(np.float32)
-    fig = grid(w, ["a", "b", "a", "c", "<pad>"])
-    hs = traces(fig)
-    assert len(hs) == 9 and {h.coloraxis for h in hs} == {"coloraxis"}
-    assert fig.layout.coloraxis.cmin == 0 and fig.layout.coloraxis.cmax == 1
-    assert list(hs[0].x) == ["0:a", "1:b", "2:a", "3:c", "4:<pad>"]  # repeated words stay apart
-    assert np.allclose(np.asarray(hs[4].z), w[4])
-    assert [a.text for a in fig.layout.annotations] == [f"head {h + 1}" for h in range(9)]
-    assert hs[0].texttemplate == "%{z:.2f}"  # short sentence: numbers in the cells
-    # panels do not overlap: each x domain ends before the next begins
-    doms = sorted(fig.layout[f"xaxis{'' if i == 0 else i + 1}"].domain for i in range(4))
-    assert all(a[1] < b[0] for a, b in zip(doms, doms[1:]))
-
-
-def test_grid_for_long_sentences_drops_cell_numbers_and_ticks():
-    fig = grid(np.zeros((2, 60, 60), np.float32), [f"w{i}" for i in range(60)])
-    hs = traces(fig)
-    assert hs[0].texttemplate is None and fig.layout.xaxis.showticklabels is False
-
-
-def test_grid_diverging_for_differences():
-    fig = grid(np.zeros((1, 3, 3), np.float32), list("abc"), ["head 2"], scale="change")
-    assert fig.layout.coloraxis.cmin == -1 and fig.layout.coloraxis.colorbar.title.text == "change"
 
 
 def test_cell_font_is_plotlys_automatic_size():
@@ -54,45 +17,8 @@ def test_cell_font_is_plotlys_automatic_size():
     assert style.numbers_fit(4, 22.8, 22.6) and not style.numbers_fit(4, 18.3, 20.8)  # 8 vs 10 tokens
 
 
-def grid_numbers(heads, tokens, **kw):
-    fig = grid(np.full((heads, len(tokens), len(tokens)), 0.5, np.float32), tokens, **kw)
-    return fig.data[0].texttemplate is not None
-
-
-@pytest.mark.parametrize(
-    "heads, cols, width, most",  # most tokens with numbers in the cells, at 1400 px (cell sizes measured there)
-    [
-        (5, 4, style.WIDTH, 8),  # Explore, 4 heads + their average: 22.8 px cells at 8 tokens, 20.3 at 9
-        (9, 4, style.WIDTH, 8),  # Explore, 8 heads
-        (4, 2, style.HALF_WIDTH, 6),  # Train's probes: 25.1 px at 6 tokens, 21.5 at 7
-        (2, 2, style.WIDTH, 18),  # Inside a head, with and without positions: 31.7 px at 12 tokens
-    ],
-)
-def test_grid_writes_weights_only_when_they_fit_the_cells(heads, cols, width, most):
-    assert grid_numbers(heads, SENTENCE[:most], wrap=cols, width=width)
-    assert not grid_numbers(heads, SENTENCE[: most + 1], wrap=cols, width=width)
-
-
-def test_grid_numbers_shrink_with_the_cells_and_have_a_page_style_below_the_least_size():
-    fig = grid(np.full((2, 3, 3), 0.5, np.float32), list("abc"))
-    assert fig.data[0].textfont.size is None  # "auto": plotly fits the text to the drawn cell
-    assert fig.layout.font.size == style.CELL_FONT  # ... and caps it at the layout font
-    assert fig.layout.coloraxis.colorbar.tickfont.size == 12 and fig.layout.hoverlabel.font.size == 12
+def test_plotlys_cell_text_has_a_page_style_below_the_least_size():
     assert '[style*="font-size: 7px;"]' in style.CELL_TEXT_CSS and "8px" not in style.CELL_TEXT_CSS
-
-
-def test_stage_matrices_write_values_only_when_they_fit():
-    labels = style.axis_labels(SENTENCE[:12])
-    ones = np.ones((12, 12), np.float32)
-    fig = heatmaps([ones, ones], labels, ["scores", "scaled"], scale="value")  # 30 px cells at 1400 px
-    assert fig.data[0].texttemplate == "%{z:.2f}" and fig.data[0].text is None  # plotly.js formats z
-    wide = heatmaps([ones * -10, ones], labels, ["a", "b"], scale="value")  # "-10.00": 6 characters
-    assert wide.data[0].texttemplate is None and wide.data[1].texttemplate == "%{z:.2f}"
-    assert heatmaps([np.ones((12, 16))], labels, ["q"], [list(range(16))]).data[0].texttemplate == "%{z:.2f}"
-    assert heatmaps([np.ones((12, 64))], labels, ["x"], [list(range(64))]).data[0].texttemplate is None
-    masked = np.eye(12, dtype=bool)
-    one = heatmaps([ones], labels, ["m"], masked=[masked]).data[0]  # masked cells blank: strings, not z
-    assert one.texttemplate == "%{text}" and one.text[0][0] == "" and one.text[0][1] == "1.00"
 
 
 def test_most_confused_by_hand():
@@ -171,7 +97,6 @@ def every_builder():
         curves=line_charts.curves(hist, 2, 6),
         seed_curves=line_charts.seed_curves(seeds),
         line=line_charts.line([8, 4, 2], [0.8, 0.7, 0.6], "heads kept", "accuracy", reverse_x=True),
-        heatmaps=grid(np.random.rand(4, 5, 5), SENTENCE[:5], masked=[np.eye(5, dtype=bool)] * 4),
     )
 
 
@@ -184,16 +109,4 @@ def test_every_builder_makes_a_figure_plotly_accepts(name):
     spec = every_builder()[name].to_dict()
     checked = go.Figure(spec)  # validates every property; raises ValueError on one plotly does not know
     assert checked.to_dict()["data"][0]["type"] == spec["data"][0]["type"]
-    if name != "heatmaps":  # the heatmaps take Streamlit's theme; the charts plotly_white's look
-        assert spec["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
-
-
-def test_thumbnails_average_blocks_of_a_long_sentences_weights():
-    from attention.viz.packed import thumbnails
-
-    w = np.random.default_rng(0).random((2, 100, 100)).astype(np.float32)
-    t = thumbnails(w, cells=48)  # k = 3: 34 x 34 blocks, the last one a single row and column
-    assert t.shape == (2, 34, 34)
-    assert np.isclose(t[1, 0, 0], w[1, :3, :3].mean()) and np.isclose(t[0, 33, 33], w[0, 99, 99])
-    assert np.isclose(t[0, 5, 33], w[0, 15:18, 99].mean())
-    assert thumbnails(w[:, :40, :40]).shape == (2, 40, 40)  # short: as is
+    assert spec["layout"]["template"]["layout"]["plot_bgcolor"] == "white"  # plotly_white's look
