@@ -29,6 +29,12 @@ LONG = (
     "late check-out for free and recommended a wonderful seafood restaurant nearby. Overall it was not perfect, but "
     "we would happily come back, and next time we would ask for a room on the top floor."
 )
+LONGER = LONG + (
+    " The street outside was noisy on Friday night, but the windows closed tight and we slept well. Parking cost "
+    "extra and the lift was slow, yet the location made up for it: the market, the museum and the beach were all "
+    "a short walk away."
+)  # about 256 word pieces
+LETTERS = " ".join("abcdefghijklmnopqrstuvwxyz"[i % 26] for i in range(510))  # 512 pieces in 1,019 characters
 SHOTS = {
     "explore.png": ("/?text=the+flight+was+not+good+at+all", 1900),
     "explore-masks.png": ("/?model=tweets-4h&text=the+flight+was+not+good+at+all&pad=10&padmask=off&off=L1H2", 1900),
@@ -40,6 +46,8 @@ SHOTS = {
     "explore-minilm-long.png": (f"/?model=minilm-tweets&layer=2&focus=h5&text={quote_plus(LONG)}", 3000),
     "inside-minilm.png": ("/inside?model=minilm-bbc&text=markets+fell+after+the+vote&layer=3&head=5", 2400),
     "heads-lab-minilm.png": ("/heads?model=minilm-tweets", 2600),
+    "explore-minilm-256.png": (f"/?model=minilm-tweets&text={quote_plus(LONGER)}", 4600),
+    "explore-minilm-512.png": (f"/?model=minilm-tweets&layer=3&text={quote_plus(LETTERS)}", 6400),
 }
 
 
