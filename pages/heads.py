@@ -31,16 +31,11 @@ saved = experiment_report.load(dataset)
 if saved is None:
     st.info(f"No saved experiment for {dataset}. Run `python -m attention.training.experiment --dataset {dataset}`.")
 else:
-    rows = saved["rows"]
-    for kind, sentence in experiment_report.verdicts(rows):
-        (st.success if kind == "a clear win" else st.error if kind == "a clear loss" else st.info)(sentence)
-    seeds = len({r["seed"] for r in rows})
-    st.caption(
-        f"{seeds} seeds per head count, {saved['train']['epochs']} epochs each, d_model {saved['model']['d_model']}; "
-        "test accuracy of each run's best validation epoch. ± is the standard error of the difference."
-    )
+    rows, epochs = saved["rows"], saved["train"]["epochs"]
+    ui.heads_lab.verdicts(rows, epochs, saved["model"]["d_model"])
     left, right = st.columns([3, 2])
     left.plotly_chart(line_charts.seed_curves(rows), key="seed_curves")
+    left.caption("Validation accuracy per epoch: the mean over seeds, with a min–max band.")
     table = pd.DataFrame(experiment_report.summary(rows))
     shown = pd.DataFrame(
         {

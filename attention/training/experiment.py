@@ -17,13 +17,13 @@ import torch
 
 from attention.data.registry import load_dataset
 from attention.training.checkpoints import write_atomic
-from attention.training.experiment_report import EXPERIMENTS_DIR, report, summary, verdicts
+from attention.training.experiment_report import EXPERIMENTS_DIR, SETTLED, report, summary, unsettled, verdicts
 from attention.training.loop import TrainConfig, build_model, final_reports, fit, prepare
 from attention.training.recipes import model_for
 
-BUDGETS = {  # epochs for each dataset: enough for the best validation epoch of every head count
-    "tweets": TrainConfig(epochs=6, patience=6, lr=2e-3),
-    "synthetic": TrainConfig(epochs=30, patience=30, lr=3e-3),
+BUDGETS = {  # epochs per dataset: every run's best validation epoch SETTLED or more epochs before the end
+    "tweets": TrainConfig(epochs=10, patience=10, lr=2e-3),
+    "synthetic": TrainConfig(epochs=60, patience=60, lr=3e-3),
     "bbc": TrainConfig(epochs=30, patience=30, lr=3e-3),
 }
 
@@ -53,7 +53,7 @@ def run_one(data, model_kw, cfg: TrainConfig, should_stop=None, on_epoch=None):
     )
 
 
-def head_experiment(dataset_name, heads=(1, 2, 4, 8), seeds=(0, 1, 2), cfg=None, on_result=None, should_stop=None):
+def head_experiment(dataset_name, heads=(1, 2, 4, 8), seeds=range(5), cfg=None, on_result=None, should_stop=None):
     """All (heads, seed) variants on one fixed split. on_result(row, done, total) after each variant."""
     cfg = cfg or BUDGETS.get(dataset_name, TrainConfig())
     data = prepare(load_dataset(dataset_name, seed=0), cfg)
@@ -78,10 +78,10 @@ def save(dataset_name, rows, cfg):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Train 1/2/4/8 heads x 3 seeds and compare.")
+    p = argparse.ArgumentParser(description="Train 1/2/4/8 heads x 5 seeds and compare, paired by seed.")
     p.add_argument("--report", action="store_true", help="print the saved experiments as markdown and exit")
     p.add_argument("--dataset", default="tweets", choices=list(BUDGETS))
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadier on a busy 2-core machine)")
     a = p.parse_args(argv)
     if a.report:
@@ -99,8 +99,11 @@ def main(argv=None):
         print(
             f"{s['heads']} heads: test acc {s['test_acc']:.4f} ± {s['test_acc_std']:.4f}, macro-F1 {s['test_f1']:.4f}"
         )
-    for _, sentence in verdicts(rows):
-        print(sentence)
+    for _, c in verdicts(rows):
+        print(c.sentence)
+    late = unsettled(rows, cfg.epochs)
+    if late:
+        print(f"WARNING: {len(late)} runs peaked within {SETTLED} epochs of the end of {cfg.epochs}: raise the budget")
 
 
 if __name__ == "__main__":

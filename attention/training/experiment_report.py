@@ -5,8 +5,10 @@ The Heads lab reads these (attention/training/experiment.py runs the experiment 
 
 import json
 import math
+from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from attention.training.checkpoints import MODELS_DIR
 
@@ -26,32 +28,69 @@ def summary(rows):
     return out
 
 
-def verdict(a_name, a, b_name, b, unit="points"):
-    """A sentence comparing two sets of accuracies (one per seed): a clear win, within noise, or a clear loss.
+MATTERS = 1.0  # points of test accuracy: a smaller gap would not change which model a person picks
+SETTLED = 3  # epochs: a run's best validation epoch must come at least this long before its budget ends
+ASSUMES = (
+    "Paired by seed: each seed trains every head count on the same data order and initialisation seed, so the "
+    "test is on the per-seed differences (a paired t-test, 95% interval from the t distribution). It assumes "
+    "the seeds' differences are independent draws from one roughly normal spread; with 5 seeds the interval is "
+    "wide, and a difference it cannot tell from zero may still exist."
+)
 
-    The ± is the standard error of the difference of means; a gap counts as real when it is
-    more than twice that and at least half a point.
-    """
-    a, b = np.asarray(a, float) * 100, np.asarray(b, float) * 100
-    gap = a.mean() - b.mean()
-    se = math.sqrt(sum(x.var(ddof=1) / len(x) if len(x) > 1 else 0.0 for x in (a, b)))
-    if abs(gap) <= max(2 * se, 0.5):
-        kind = "within noise"
-    else:
-        kind = "a clear win" if gap > 0 else "a clear loss"
-    word = "beat" if gap >= 0 else "trail"
-    return kind, f"{a_name} {word} {b_name} by {abs(gap):.1f} ± {se:.1f} {unit}: {kind}."
+
+@dataclass(frozen=True)
+class Comparison:
+    """a against b over the seeds both have: per-seed differences (points), their mean, 95% CI and p-value."""
+
+    diffs: tuple
+    mean: float
+    low: float | None
+    high: float | None
+    p: float | None
+    kind: str  # "gain", "loss", "no detectable difference", "no verdict"
+    sentence: str
+
+
+def compare(a_name, a, b_name, b, unit="points"):
+    """Compare two {seed: accuracy} dicts, paired by seed; the verdict follows from the interval."""
+    seeds = sorted(set(a) & set(b))
+    d = np.round([(a[s] - b[s]) * 100 for s in seeds], 9)  # points; float noise rounded away (equal gaps stay equal)
+    if len(d) < 2:
+        gap = f" ({d[0]:+.1f} {unit})" if len(d) else ""
+        return Comparison(tuple(d), float(d.mean()) if len(d) else math.nan, None, None, None, "no verdict",
+                          f"{a_name} vs {b_name}: one seed{gap}, no verdict.")  # fmt: skip
+    mean, spread = float(d.mean()), float(d.std(ddof=1))
+    if spread == 0:  # every seed gave the same difference: no spread to test against
+        kind = "no verdict" if mean == 0 else "gain" if mean > 0 else "loss"
+        said = (
+            "the same accuracy on every seed"
+            if mean == 0
+            else f"the same {abs(mean):.1f}-{unit[:-1]} gap on every seed"
+        )
+        return Comparison(tuple(d), mean, mean, mean, None, kind, f"{a_name} vs {b_name}: {said}, no interval.")
+    test = stats.ttest_1samp(d, 0.0)
+    low, high = (float(x) for x in test.confidence_interval(0.95))
+    p, ci = float(test.pvalue), f"95% CI {low:.1f} to {high:.1f}, p = {float(test.pvalue):.3f}"
+    if low <= 0 <= high:
+        return Comparison(tuple(d), mean, low, high, p, "no detectable difference",
+                          f"{a_name} vs {b_name}: {mean:+.1f} {unit}, {ci}: no detectable difference.")  # fmt: skip
+    kind, word = ("gain", "beat") if mean > 0 else ("loss", "trail")
+    size = "a clear " + kind if abs(mean) >= MATTERS else f"a small but consistent {kind}"
+    sentence = f"{a_name} {word} {b_name} by {abs(mean):.1f} {unit}, {ci}: {size}."
+    return Comparison(tuple(d), mean, low, high, p, kind, sentence)
 
 
 def verdicts(rows):
-    """Each head count against one head, on test accuracy."""
-    one = [r["test_acc"] for r in rows if r["heads"] == 1]
-    out = []
-    for h in sorted({r["heads"] for r in rows} - {1}):
-        accs = [r["test_acc"] for r in rows if r["heads"] == h]
-        if one and accs:
-            out.append(verdict(f"{h} heads", accs, "1 head", one))
-    return out
+    """Each head count against one head on test accuracy, paired by seed: [(head count, Comparison)]."""
+    by = lambda h: {r["seed"]: r["test_acc"] for r in rows if r["heads"] == h}
+    one = by(1)
+    counts = sorted({r["heads"] for r in rows} - {1})
+    return [(h, compare(f"{h} heads", by(h), "1 head", one)) for h in counts if one and by(h)]
+
+
+def unsettled(rows, epochs):
+    """The runs whose best validation epoch came less than SETTLED epochs before the budget's end."""
+    return [r for r in rows if r.get("best_epoch") is not None and r["best_epoch"] > epochs - SETTLED]
 
 
 def load(dataset_name):
@@ -61,23 +100,37 @@ def load(dataset_name):
 
 
 def report():
-    """The saved experiments as markdown: one table per dataset, then the verdicts."""
+    """The saved experiments as markdown: per dataset a table (accuracy with its seed-to-seed spread, the paired
+    difference from 1 head with its interval, the cost), the verdicts, and whether every run settled."""
     out = []
     for path in sorted(EXPERIMENTS_DIR.glob("*.json")):
         saved = json.loads(path.read_text())
-        rows, train = saved["rows"], saved["train"]
+        rows, epochs = saved["rows"], saved["train"]["epochs"]
         seeds = len({r["seed"] for r in rows})
-        setup = f"{seeds} seeds, {train['epochs']} epochs, {saved['model']['positional']} positions"
-        out.append(f"**{saved['dataset']}** ({setup})")
-        out.append("")
-        out.append("| heads | test accuracy | test macro-F1 | parameters | seconds per run |")
-        out.append("|---|---|---|---|---|")
+        out += [
+            f"**{saved['dataset']}** ({seeds} seeds, {epochs} epochs, {saved['model']['positional']} positions)",
+            "",
+        ]
+        out.append("| heads | test accuracy (mean ± sd over seeds) | − 1 head, paired (95% CI) | p | macro-F1 | "
+                   "parameters | seconds per run | samples/s |")  # fmt: skip
+        out.append("|---|---|---|---|---|---|---|---|")
+        paired = {h: c for h, c in verdicts(rows)}
         for s in summary(rows):
-            out.append(
-                f"| {s['heads']} | {s['test_acc']:.3f} ± {s['test_acc_std']:.3f} | {s['test_f1']:.3f} ± "
-                f"{s['test_f1_std']:.3f} | {s['parameters']:,} | {s['seconds']:.0f} |"
+            c = paired.get(s["heads"])
+            diff = (
+                "—" if c is None else f"{c.mean:+.2f}" + ("" if c.low is None else f" ({c.low:+.2f} to {c.high:+.2f})")
             )
-        out.append("")
-        out += [f"- {sentence}" for _, sentence in verdicts(rows)]
+            p = "—" if c is None or c.p is None else f"{c.p:.3f}"
+            out.append(
+                f"| {s['heads']} | {s['test_acc']:.3f} ± {s['test_acc_std']:.3f} | {diff} | {p} | {s['test_f1']:.3f} | "
+                f"{s['parameters']:,} | {s['seconds']:.0f} | {s['samples_per_s']:,.0f} |"
+            )
+        out += ["", *[f"- {c.sentence}" for _, c in paired.items()]]
+        late = unsettled(rows, epochs)
+        out.append(
+            f"- Every run's best validation epoch came at least {SETTLED} epochs before the end."
+            if not late
+            else f"- **{len(late)} of {len(rows)} runs peaked within {SETTLED} epochs of the end: too short a budget.**"
+        )
         out.append("")
     return "\n".join(out)

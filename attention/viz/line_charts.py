@@ -84,3 +84,20 @@ def line(x, y, xaxis_title, yaxis_title, reverse_x=False):
     trace = dict(x=list(x), y=list(y), mode="lines+markers", hovertemplate="%{x}: %{y:.4f}<extra></extra>")
     xaxis = dict(title=dict(text=xaxis_title), autorange="reversed" if reverse_x else True)
     return line_chart([trace], xaxis, yaxis_title, 300)
+
+
+def paired_seeds(rows):
+    """Test accuracy (%) per head count, one grey line per seed joining its runs (the pairs the test compares),
+    and the mean over seeds in colour."""
+    heads = sorted({r["heads"] for r in rows})
+    x = [f"{h} head{'s' * (h > 1)}" for h in heads]
+    acc = {(r["seed"], r["heads"]): r["test_acc"] * 100 for r in rows}
+    traces = []
+    for seed in sorted({r["seed"] for r in rows}):
+        y = [acc.get((seed, h)) for h in heads]
+        hover = f"seed {seed}: " + "%{y:.2f}%<extra></extra>"
+        traces.append(dict(x=x, y=y, mode="lines+markers", line=dict(color="#bbbbbb", width=1),
+                           marker=dict(size=5), hovertemplate=hover, showlegend=False))  # fmt: skip
+    mean = [np.mean([v for (s, h2), v in acc.items() if h2 == h]) for h in heads]
+    traces.append(dict(x=x, y=mean, name="mean over seeds", mode="markers", marker=dict(size=11, color="#d62728")))
+    return line_chart(traces, dict(type="category"), "test accuracy (%)", 340, legend_y=-0.15)

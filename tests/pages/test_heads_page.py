@@ -19,7 +19,10 @@ def test_synthetic_model_shows_true_position_hits():
     assert not at.exception
     # the lab opens on the sidebar model's dataset, where the saved experiment finds heads matter
     assert at.segmented_control(key="lab_dataset").value == "synthetic"
-    assert any("a clear win" in m.value for m in at.success)
+    verdicts = [m.value for m in [*at.success, *at.info, *at.error] if "1 head" in m.value]
+    assert len(verdicts) == 3 and all("95% CI" in v or "no verdict" in v for v in verdicts)  # paired by seed
+    table = next(d.value for d in at.dataframe if "95% CI" in d.value.columns)
+    assert list(table["heads vs 1"]) == [2, 4, 8]
     hits = at.dataframe[-1].value
     assert list(hits.columns) == ["head", "→ left number", "→ right number"]
     # the shipped 4-head model splits the work: heads that find the left number and heads that find
@@ -32,7 +35,8 @@ def test_tweets_model_shows_saved_experiment_and_diagnostics():
     at = open_lab("tweets-4h")
     assert not at.exception
     sentences = [m.value for m in [*at.info, *at.success, *at.error]]
-    assert any("heads" in s and "1 head by" in s for s in sentences)
+    assert sum("heads" in s and ("1 head by" in s or "vs 1 head" in s) for s in sentences) == 3
+    assert any("Paired by seed" in c.value for c in at.caption)  # what the test assumes, in words
     diag = next(d.value for d in at.dataframe if "entropy (nats)" in d.value.columns)
     assert len(diag) == 4 and (diag["entropy (nats)"] >= 0).all()
 

@@ -20,7 +20,6 @@ from attention.analysis.heads import (
 )
 from attention.core.model import AttentionClassifier, ModelConfig
 from attention.data.batching import Encoded
-from attention.training.experiment_report import verdict
 
 
 def test_entropy_known_values():
@@ -59,26 +58,6 @@ def test_position_hits_counts_argmax_on_the_true_key():
     hits = position_hits(samples, targets)
     assert hits.tolist() == [[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
     assert position_hits(samples, [[], []]) is None
-
-
-@pytest.mark.parametrize(
-    "a, b, kind",
-    [
-        ([0.99, 0.98, 0.99], [0.57, 0.55, 0.58], "a clear win"),
-        ([0.801, 0.797, 0.804], [0.799, 0.802, 0.796], "within noise"),
-        ([0.70, 0.71, 0.69], [0.80, 0.81, 0.80], "a clear loss"),
-    ],
-)
-def test_verdict(a, b, kind):
-    got, sentence = verdict("8 heads", a, "1 head", b)
-    assert got == kind and sentence.endswith(kind + ".")
-    assert sentence.startswith("8 heads beat 1 head by" if np.mean(a) >= np.mean(b) else "8 heads trail 1 head by")
-
-
-def test_verdict_numbers():
-    _, s = verdict("A", [0.80, 0.82], "B", [0.78, 0.78])
-    # gap 3.0 points; se = sqrt(var([80, 82]) / 2 + 0) = sqrt(2 / 2) = 1.0
-    assert s == "A beat B by 3.0 ± 1.0 points: a clear win."
 
 
 def tiny_model_and_data():
@@ -134,28 +113,6 @@ def test_the_lab_report_holds_numbers_not_attention_weights():
     assert rep["mean_len"] == pytest.approx(np.mean([len(ids) for ids in data.ids]))
     hits = rep["position_hits"][0]
     assert hits.shape == (4, 2) and ((0 <= hits) & (hits <= 1)).all()
-
-
-@pytest.mark.parametrize(
-    "a, b, kind",
-    [  # se = 1.0 point from one arm's two seeds ([80, 82] or [78, 80]: variance 2, over 2 seeds); threshold 2 se
-        ([0.80, 0.82], [0.7905, 0.7905], "within noise"),  # gap 1.95 points: under 2 se
-        ([0.80, 0.82], [0.7895, 0.7895], "a clear win"),  # gap 2.05 points: over 2 se
-        ([0.8095, 0.8095], [0.78, 0.80], "within noise"),  # the same, the spread in the second arm
-        ([0.8105, 0.8105], [0.78, 0.80], "a clear win"),
-        ([0.8045, 0.8045], [0.80, 0.80], "within noise"),  # no spread: the floor of half a point decides
-        ([0.8055, 0.8055], [0.80, 0.80], "a clear win"),
-        ([0.7945, 0.7945], [0.80, 0.80], "a clear loss"),
-    ],
-)
-def test_verdict_at_its_boundaries(a, b, kind):
-    assert verdict("A", a, "B", b)[0] == kind
-
-
-def test_verdict_with_one_seed_per_arm_or_equal_arms():
-    # one seed each: no spread to measure, so the floor alone decides and the ± says 0.0
-    assert verdict("A", [0.81], "B", [0.80])[1] == "A beat B by 1.0 ± 0.0 points: a clear win."
-    assert verdict("A", [0.80, 0.80], "B", [0.80, 0.80])[1] == "A beat B by 0.0 ± 0.0 points: within noise."
 
 
 @pytest.mark.parametrize(
