@@ -37,7 +37,7 @@ from attention.analysis.sentence import (  # noqa: E402
 from attention.analysis.views import merge_pieces, word_groups  # noqa: E402
 from attention.app.results import heads_sentence, load_results  # noqa: E402
 from attention.app.scope import doubts, scope_note  # noqa: E402
-from attention.viz import bar_charts, packed, style  # noqa: E402
+from attention.viz import packed, style  # noqa: E402
 
 name, run = ui.frame.sentence_model()
 cfg = run.model.cfg
@@ -79,7 +79,7 @@ with left:
             st.error(f"Your masks flipped the prediction: without them it is **{ui.words.md_escape(before)}**.")
         else:
             st.success(f"Same class as without your masks ({ui.words.md_escape(before)}, {base.probs[base.pred]:.0%}).")
-    st.plotly_chart(bar_charts.probabilities(run.classes, now.probs), key="probs", config={"displayModeBar": False})
+    ui.explore.probabilities(run.classes, now.probs)
     unknown = [t for t, u in zip(now.tokens, now.unknown) if u]
     if unknown:
         st.caption(

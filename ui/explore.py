@@ -10,6 +10,19 @@ from attention.analysis.views import layer_means, merge_pieces, rollout
 from attention.viz import packed
 
 
+def probabilities(classes, probs, top=10):
+    """Every class's probability as one of Streamlit's own progress bars, the likeliest in bold, in the classes'
+    order (past `top` classes, the most likely `top`). No chart library: Explore loads no plotly.js at all."""
+    shown = range(len(classes)) if len(classes) <= top else sorted(np.argsort(probs)[::-1][:top])
+    best = int(np.argmax(probs))
+    for i in shown:
+        name = ui.words.md_escape(classes[i])
+        st.progress(float(probs[i]), text=f"{f'**{name}**' if i == best else name} · {probs[i]:.1%}")
+    if len(classes) > top:
+        rest = float(np.sort(probs)[::-1][top:].sum())
+        st.caption(f"{len(classes) - top} other classes: {rest:.1%} together.")
+
+
 def overview(weights, cfg):
     """All L × H heads as thumbnails, one row per layer; clicking one shows it enlarged in the layer's grid."""
     st.subheader(f"All {cfg.num_layers * cfg.num_heads} heads at a glance")

@@ -25,7 +25,7 @@ def verdicts(rows, epochs, d_model):
             f"{len(late)} of {len(rows)} runs had their best validation epoch within {er.SETTLED} epochs of the "
             f"end of their {epochs}: they might still have improved, so these numbers may understate them."
         )
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     left.plotly_chart(line_charts.paired_seeds(rows), key="paired_seeds")
     left.caption("One grey line per seed: the runs each comparison pairs. Red: the mean over seeds.")
     right.dataframe(

@@ -33,7 +33,7 @@ SETTLED = 3  # epochs: a run's best validation epoch must come at least this lon
 ASSUMES = (
     "Paired by seed: each seed trains every head count on the same data order and initialisation seed, so the "
     "test is on the per-seed differences (a paired t-test, 95% interval from the t distribution). It assumes "
-    "the seeds' differences are independent draws from one roughly normal spread; with 5 seeds the interval is "
+    "the seeds' differences are independent draws from one roughly normal spread; with a few seeds the interval is "
     "wide, and a difference it cannot tell from zero may still exist."
 )
 

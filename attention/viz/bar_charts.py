@@ -1,10 +1,10 @@
-"""Horizontal bar charts: class probabilities, the effect of removing each head; one builder draws both."""
+"""Horizontal bar charts: the effect of removing each head (Explore's class probabilities are Streamlit's own bars)."""
 
 import numpy as np
 
 from attention.viz.style import figure, plain_labels
 
-BLUE, LIGHT_BLUE, RED = "#1f77b4", "#aec7e8", "#d62728"
+BLUE, RED = "#1f77b4", "#d62728"
 
 
 def hbars(labels, values, colors, xaxis, text=None, hover=".3f", row_px=28, pad_px=60):
@@ -15,15 +15,6 @@ def hbars(labels, values, colors, xaxis, text=None, hover=".3f", row_px=28, pad_
         bar.update(text=text, textposition="auto")
     layout = dict(xaxis=xaxis, yaxis=dict(autorange="reversed", type="category"), margin=dict(l=10, r=10, t=10, b=10))
     return figure([dict(type="bar", **bar)], dict(layout, height=pad_px + row_px * len(values)))
-
-
-def probabilities(classes, probs, predicted=None):
-    """One bar per class, the predicted one highlighted, its share written on it."""
-    probs = np.asarray(probs, dtype=np.float32)
-    predicted = int(probs.argmax()) if predicted is None else predicted
-    colors = [BLUE if i == predicted else LIGHT_BLUE for i in range(len(classes))]
-    text = [f"{p:.1%}" for p in probs]
-    return hbars(classes, probs, colors, dict(range=[0, 1], title="probability"), text=text)
 
 
 def bars(labels, values, xaxis_title, highlight_negative=True):

@@ -7,7 +7,6 @@ tests/faults/test_faults_training.py.
 """
 
 import io
-import json
 import random
 import zipfile
 
@@ -22,7 +21,6 @@ from attention.core.tokenizer import Tokenizer
 from attention.data.types import DataError
 from attention.data.upload import dataset_from_csv
 from attention.training import checkpoints
-from attention.viz.style import plain_labels
 
 torch.set_num_threads(1)
 
@@ -198,6 +196,6 @@ def test_html_class_names_show_as_text_on_explore(runs_dir):
     at.run()
     assert not at.exception and no_raw_html(at)
     assert at.metric[0].value in [ui.words.md_escape(c) for c in classes]  # Markdown-escaped: shows as typed
-    bars = [t for c in at.get("plotly_chart") for t in json.loads(c.proto.spec)["data"] if t["type"] == "bar"]
-    assert bars[0]["y"] == plain_labels(classes)  # plotly's <b>/<a href> are entities, not markup
+    bars = [p.proto.text.split(" · ")[0].strip("*") for p in at.get("progress")]  # the probability bars' labels
+    assert bars == [ui.words.md_escape(c) for c in classes]  # Markdown-escaped: shown as typed, never as markup
     assert r"\<b\>neg\</b\>" in shown(at, "caption")

@@ -18,6 +18,11 @@ def test_sentence_gives_prediction_and_one_heatmap_per_head_plus_average():
     assert at.metric[0].value in ("negative", "neutral", "positive")
     grid, weights = canvas(at, "grid")
     assert grid["titles"] == ["head 1", "head 2", "head 3", "head 4", "average of heads"]
+    bars = [p.proto.text for p in at.get("progress")]  # every class's probability, in the classes' order
+    assert bars[0].startswith("**negative** · ") and bars[1].startswith("neutral · ")  # the likeliest in bold
+    assert [b.split(" · ")[0].strip("*") for b in bars] == ["negative", "neutral", "positive"] and not at.get(
+        "plotly_chart"
+    )
     assert grid["cols"][0][:3] == ["0:the", "1:flight", "2:was"] and np.stack(weights).shape == (5, 7, 7)
     assert abs(np.stack(weights).sum(-1) - 1).max() < 1e-3  # every row of every panel sums to 1, as sent
 
@@ -128,3 +133,20 @@ def test_exploring_leaves_the_other_pages_imports_out_and_prepares_training_data
     while not list((tmp_path / ".cache").glob("tweets-*/data.json")) and time.time() < deadline:
         time.sleep(0.5)
     assert list((tmp_path / ".cache").glob("tweets-*/data.json")), "the tweets were not prepared"
+
+
+def test_probability_bars_escape_class_names_and_fold_past_ten_classes():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        import numpy as np
+
+        import ui
+
+        probs = np.array([0.30, 0.01, 0.02] + [0.05] * 9 + [0.22])  # 13 classes
+        ui.explore.probabilities(["**bold**"] + [f"c{i}" for i in range(1, 13)], probs / probs.sum())
+
+    at = AppTest.from_function(page).run()
+    bars = [p.proto.text for p in at.get("progress")]
+    assert len(bars) == 10 and bars[0].startswith("**\\*\\*bold\\*\\*** · ")  # Markdown shown as typed, in bold
+    assert "c1 ·" not in " ".join(bars) and at.caption[0].value.startswith("3 other classes: ")

@@ -62,9 +62,7 @@ def test_confusion_counts_and_normalized():
     assert list(norm.data[0].text[1]) == ["10%", "90%"]
 
 
-def test_probabilities_and_curves():
-    fig = bar_charts.probabilities(["a", "b", "c"], [0.2, 0.7, 0.1])
-    assert list(fig.data[0].y) == ["a", "b", "c"] and fig.data[0].marker.color[1] == "#1f77b4"
+def test_curves():
     hist = dict(
         steps=[1.0, 0.8, 0.7, 0.6],
         epochs=[dict(epoch=1, step=2, train_loss=0.9, val_loss=0.8, train_acc=0.5, val_acc=0.6)]
@@ -89,7 +87,6 @@ def every_builder():
     )
     seeds = [dict(heads=h, curve=[0.5, 0.6 + s / 10]) for h in (1, 4) for s in range(2)]
     return dict(
-        probabilities=bar_charts.probabilities(["a", "b"], [0.3, 0.7]),
         bars=bar_charts.bars(["head 1", "head 2"], [0.1, -0.2], "accuracy lost"),
         confusion=labelled.confusion([[3, 1], [0, 4]], ["neg", "pos"]),
         many_classes=labelled.confusion(np.eye(25, dtype=int) + 1, [f"c{i}" for i in range(25)]),
