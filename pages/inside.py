@@ -10,7 +10,6 @@ from attention.analysis.sentence import MAX_CHARS, analyze
 from attention.analysis.stages import positions_table, token_labels, trace, worked_row
 from attention.app.stage_tables import follow_table, pipeline, worked_table
 from attention.viz import packed, style
-from attention.viz.diagram import pipeline_diagram
 
 ui.frame.ensure_router()
 
@@ -168,10 +167,12 @@ st.header("7 · All heads together")
 st.markdown(
     f"Every head does the same with its own W_q, W_k, W_v. Their outputs sit side by side ({H} × {dk} = {D} "
     f"columns), and the output projection W_o ({D} × {D}) mixes them. The table follows "
-    f"**{ui.words.md_escape(rows[row])}** (the worked row's token) through the layer; hover a box for the same numbers."
+    f"**{ui.words.md_escape(rows[row])}** (the worked row's token) through the layer."
 )
 boxes = pipeline(t, row)
-st.plotly_chart(pipeline_diagram(boxes, rows[row]), key="pipeline", config={"displayModeBar": False})
+md = ui.words.md_escape
+for n, (col, box) in enumerate(zip(st.columns(len(boxes)), boxes)):  # the stages as boxes, left to right
+    col.container(border=True).markdown(f"{'→ ' * bool(n)}**{md(box.name)}**  \n{md(box.formula)}  \n*{md(box.shape)}*")
 st.table(follow_table(boxes), hide_index=True)
 cat_cols = [f"h{h + 1}·d{j}" for h in range(H) for j in range(dk)]
 cat_titles = [f"concatenated heads ({T} × {D})", f"concat·W_o + b_o ({T} × {D})"]

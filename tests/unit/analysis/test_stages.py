@@ -1,7 +1,6 @@
 """attention.stages: the step-by-step recomputation equals the model's own forward pass, for every mask.
 
-Also the figures made for it (the canvas heatmaps' messages, pipeline_diagram): masked cells are sent as masked,
-never as the fill value.
+Also the canvas heatmaps' messages made for it: masked cells are sent as masked, never as the fill value.
 """
 
 import itertools
@@ -18,7 +17,6 @@ from attention.core.model import AttentionClassifier, ModelConfig, sinusoidal_ta
 from attention.core.tokenizer import Tokenizer
 from attention.training.checkpoints import load_run
 from attention.viz import style
-from attention.viz.diagram import pipeline_diagram
 from attention.viz.packed import pack, unpack
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -200,8 +198,6 @@ def test_pipeline_boxes_carry_this_models_shapes():
     assert [b.shape for b in boxes] == ["3 × 16", "3 × 4 × 4 each", "4 × (3 × 4)", "3 × 16", "3 × 16", "3 × 16"]
     assert boxes[0].formula == "output of layer 1" and close(boxes[-1].values, s.block_out[2])
     assert close(boxes[1].values, s.q[2]) and boxes[1].part == "head 1's query"
-    fig = pipeline_diagram(boxes, "2:sat")
-    assert len(fig.layout.shapes) == 6 and fig.data[0].hovertext[0].startswith("2:sat, its row of X: [")
     rows = follow_table(boxes, first=2)
     assert [r["stage"] for r in rows][::5] == ["Input X", "Layer 2 output"]
     assert rows[0]["numbers"] == f"[{s.x[2, 0]:.3f}, {s.x[2, 1]:.3f} … (16 numbers)]"

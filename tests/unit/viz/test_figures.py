@@ -81,7 +81,7 @@ def test_curves():
 
 
 def every_builder():
-    """One figure from each builder (the diagram's is checked in tests/unit/analysis/test_stages.py)."""
+    """One figure from each plotly builder."""
     hist = dict(
         steps=[1.0, 0.8], epochs=[dict(epoch=1, step=2, train_loss=0.9, val_loss=0.8, train_acc=0.5, val_acc=0.6)]
     )
