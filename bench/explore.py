@@ -92,7 +92,32 @@ def browser_table(models=MODELS, sizes=SIZES, repeats=10):
                 print(f"| {name} | {n} | {panels_n} | {med:.0f} | {lo:.0f} | {hi:.0f} | {hover:.0f} |")
                 row = dict(model=name, tokens=n, heatmaps=panels_n, median_ms=med, min_ms=lo, max_ms=hi)
                 rows.append(dict(row, hover_ms=hover))
-    return rows
+        links = {name: link_ms(browser, url, name) for name in models}
+    print()
+    print("A shared link (32 tokens) opened in a fresh browser -> every heatmap drawn, median of 5 (ms)")
+    print()
+    print("| model | median | min | max |")
+    print("|---|---|---|---|")
+    for name, times in links.items():
+        print(f"| {name} | {statistics.median(times):.0f} | {min(times):.0f} | {max(times):.0f} |")
+    return rows, {name: statistics.median(times) for name, times in links.items()}
+
+
+def link_ms(browser, url, name, repeats=5):
+    """A fresh browser context (nothing cached) opens Explore's link with a 32-token sentence: ms to every canvas
+    drawn, the first try a warm-up of the server's caches."""
+    run = load_run(MODELS_DIR / name)
+    panels_n = run.model.cfg.num_heads + (run.model.cfg.num_heads > 1)
+    times = []
+    for i in range(repeats + 1):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        t0 = time.perf_counter()
+        page.goto(f"{url}/?model={name}&text={sentence(32, shift=20 + i, run=run).replace(' ', '+')}")
+        page.wait_for_function(f"() => ({GRID_JS})({panels_n}, 0)", timeout=60_000, polling="raf")
+        times.append((time.perf_counter() - t0) * 1000)
+        ctx.close()
+    return times[1:]
 
 
 # The layer's grid (n panels, showing tokens `x1` and `length`... when given), drawn; and every canvas on the page
@@ -147,7 +172,7 @@ if __name__ == "__main__":
     args = ap.parse_args()
     numbers = dict(server=server_table(args.models, args.sizes))
     if not args.server:
-        numbers["browser"] = browser_table(args.models, args.sizes)
+        numbers["browser"], numbers["link"] = browser_table(args.models, args.sizes)
         numbers["peer"] = peer.table([n for n in args.sizes if n in (32, 128)])  # the issue's sizes; 256 breaks it
     if args.json:
         args.json.write_text(json.dumps(numbers, indent=1))

@@ -105,6 +105,7 @@ def targets(results):
     draw128, m128 = worst(get(explore, "browser"), 128, "median_ms")
     minilm = {n: worst(get(explore, "browser"), n, "median_ms", model="minilm-tweets")[0] for n in (128, 256, 512)}
     hover = max((r["hover_ms"] for r in get(explore, "browser") or []), default=None)
+    link = max((get(explore, "link") or {}).values(), default=None)
     rows = [
         ("Explore server time, 32 tokens (worst model)", "<= 20 ms", server32, 20, "{:.1f} ms", m32),
         ("Browser draw, 32 tokens x 8 heads", "<= 300 ms", draw8h, 300, "{:.0f} ms", "tweets-8h"),
@@ -115,6 +116,7 @@ def targets(results):
         ("MiniLM, 12 heads x 256 tokens: Enter -> drawn", "<= 1.5 s", minilm[256], 1500, "{:.0f} ms"),
         ("MiniLM, 12 heads x 512 tokens: Enter -> drawn", "<= 3 s", minilm[512], 3000, "{:.0f} ms"),
         ("Hover on a grid cell -> its value shown, slowest size", "<= 50 ms", hover, 50, "{:.0f} ms"),
+        ("Explore from a shared link, fresh browser (slowest model)", "<= 3 s", link, 3000, "{:.0f} ms"),
         (
             "Inside a head: sentence typed -> finished",
             "<= 1.5 s",

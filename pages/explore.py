@@ -58,7 +58,7 @@ with right:
         layer = st.segmented_control("Layer", list(range(1, cfg.num_layers + 1)), key="layer", wrap=True) or 1
     st.caption(f"This model was trained with: **{ui.words.trained_masks(cfg)}**.")
     unmasked = functools.cache(lambda pad: analyze(run.model, run.tokenizer, text, Masks(pad_to=pad)))
-    masks = ui.controls.masks(cfg, lambda pad: (unmasked(pad).tokens, unmasked(pad).unknown))
+    masks = ui.controls.masks(cfg, lambda pad: (unmasked(pad).tokens, unmasked(pad).unknown), run.tokenizer.pad_token)
     base = unmasked(masks.pad_to)
     merge = base.words is not None and st.toggle("Show words, not word pieces", key="merge", help=ui.words.MERGE)
 

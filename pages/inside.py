@@ -56,7 +56,7 @@ ss.setdefault("head", 1)
 head = cols[-2].segmented_control("Head", list(range(1, cfg.num_heads + 1)), key="head", wrap=True) or 1
 nopos = cols[-1].toggle("Remove positional encoding", key="nopos", disabled=cfg.positional == "none")
 tokens_at = functools.cache(lambda pad: token_labels(run.model, run.tokenizer, text, pad))
-masks = replace(ui.controls.masks(cfg, tokens_at), positional=not nopos)
+masks = replace(ui.controls.masks(cfg, tokens_at, run.tokenizer.pad_token), positional=not nopos)
 positions = list(range(len(tokens_at(masks.pad_to)[0])))
 ui.controls.keep_options("row", positions, single=True)
 ss.setdefault("row", 0)

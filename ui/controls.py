@@ -60,18 +60,18 @@ def switch_heads(siblings):
             st.session_state.pop(key, None)
 
 
-def masks(cfg, tokens_at):
+def masks(cfg, tokens_at, pad_token="<pad>"):
     """The mask controls Explore and Inside a head share; returns the chosen Masks.
 
     tokens_at(pad) -> (tokens, unknown) of the sentence padded to `pad`, to offer as tokens to hide; a ValueError
-    from it (a sentence with no tokens) is shown and stops the page.
+    from it (a sentence with no tokens) is shown and stops the page. pad_token: the model's ("[PAD]" for MiniLM).
     """
     from attention.analysis.sentence import Masks
     from attention.core.model import head_names
 
     c1, c2, c3 = st.columns(3)
-    pad = c1.slider("Pad to length", 0, cfg.max_len, key="pad", help="Add <pad> tokens up to this length.")
-    padmask = c2.toggle("Mask <pad> keys", key="padmask")
+    pad = c1.slider("Pad to length", 0, cfg.max_len, key="pad", help=f"Add {pad_token} tokens up to this length.")
+    padmask = c2.toggle(f"Mask {pad_token} keys", key="padmask")
     causal = c3.toggle("Causal mask", key="causal", help="Each token may look only at itself and earlier tokens.")
     try:
         tokens, unknown = tokens_at(pad)

@@ -107,3 +107,11 @@ def test_the_train_page_trains_a_head_on_minilm_from_an_upload(runs_dir):
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert any(c["data"][0].get("texttemplate") == "%{text}" for c in charts)  # the confusion matrix
     assert not list((runstore.RUNS_DIR / ".cache").glob("minilm-*"))  # an upload's embeddings stay with its job
+
+
+def test_the_padding_controls_name_minilms_own_pad_token():
+    at = app(model="minilm-tweets", text=TEXT, pad="14").run()
+    assert not at.exception
+    assert at.toggle(key="padmask").label == "Mask [PAD] keys" and "[PAD]" in at.slider(key="pad").help
+    grid, _ = canvas(at, "grid")
+    assert grid["cols"][0][-1].endswith("[PAD]")
