@@ -136,3 +136,13 @@ def big_model(runs_dir):
     torch.manual_seed(0)
     cfg = ModelConfig(vocab_size=len(tok), num_classes=2, d_model=64, num_heads=16, num_layers=4)
     checkpoints.save_run(runs_dir / "big-4x16", AttentionClassifier(cfg), tok, ["neg", "pos"], dict(dataset="tiny"))
+
+
+def test_the_grid_downloads_as_a_png(page, server):
+    open_app(page, server, model="tweets-4h", text="my bag is lost")
+    grid(page, 5)
+    with page.expect_download(timeout=30_000) as download:
+        page.locator(".st-key-grid .hm-png").click()
+    assert download.value.suggested_filename == "attention-tweets-4h.png"
+    data = open(download.value.path(), "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000  # a real image of the five panels
