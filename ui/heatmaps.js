@@ -4,7 +4,6 @@
 
 const FONT = "system-ui, -apple-system, 'Segoe UI', sans-serif";
 const LINE = 16, GAP = 14, BAR = 64, MAX_SIDE = 420, ONE_SIDE = 700, CELL_FONT = 10, CELL_FONT_MIN = 8;
-const views = new WeakMap(); // parentElement -> this instance's elements and last message
 
 function decode(bytes) { // -> {head, panels: [{R, C, v (Float32Array, NaN = masked), cols, title}]}
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength); // aligned copy
@@ -260,7 +259,6 @@ function savePng(view) {
 }
 
 function mount(parentElement, setTriggerValue) {
-  parentElement.querySelectorAll(".hm-root").forEach((e) => e.remove()); // a remount after a cleanup
   const root = document.createElement("div");
   root.className = "hm-root";
   const bar = document.createElement("div");
@@ -278,6 +276,7 @@ function mount(parentElement, setTriggerValue) {
   root.append(bar, canvas, tip);
   parentElement.appendChild(root);
   const view = { root, canvas, tip, setTriggerValue };
+  root.hmView = view; // found again on the next render: the same elements, so the page never shifts
   png.onclick = () => savePng(view);
   canvas.onmousemove = (ev) => hover(view, ev);
   canvas.onmouseleave = () => { tip.style.display = "none"; };
@@ -307,18 +306,22 @@ function redraw(view) {
   view.canvas.setAttribute("aria-label", head.titles.join(", ").replaceAll("<br>", " "));
 }
 
+function same(a, b) { // two messages, byte for byte
+  if (a === b) return true;
+  if (!a || !b || a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
-  let view = views.get(parentElement);
-  if (!view) {
-    view = mount(parentElement, setTriggerValue);
-    views.set(parentElement, view);
-  }
+  const found = parentElement.querySelector(":scope > .hm-root");
+  const view = found ? found.hmView : mount(parentElement, setTriggerValue);
   view.setTriggerValue = setTriggerValue;
-  if (data && data !== view.bytes) {
+  if (data && !same(data, view.bytes)) { // a rerun that sends the same message (a live page's tick) draws nothing
     view.bytes = data;
     view.msg = decode(data);
     redraw(view);
   }
-  return () => { view.resize.disconnect(); views.delete(parentElement); };
+  return () => requestAnimationFrame(() => view.root.isConnected || view.resize.disconnect()); // gone: stop watching
 }

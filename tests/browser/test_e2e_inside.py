@@ -57,7 +57,8 @@ def test_masked_cells_are_blank_hatched_and_say_masked(page, server):
     canvas = next(  # the masks' canvas, in the page
         page.locator("canvas.hm-canvas").nth(k)
         for k in range(page.locator("canvas.hm-canvas").count())
-        if "after the causal mask<br>(5 × 5)" in page.locator("canvas.hm-canvas").nth(k).evaluate("c => c.hm.titles")
+        if "after the causal mask<br>(5 × 5)"
+        in page.locator("canvas.hm-canvas").nth(k).evaluate("c => c.hm ? c.hm.titles : []")  # not drawn yet: none
     )
     canvas.scroll_into_view_if_needed()
     at, box = canvas.bounding_box(), masks["boxes"][1]  # the second panel, 5 × 5 cells
