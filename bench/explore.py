@@ -27,6 +27,7 @@ from attention.training.checkpoints import MODELS_DIR, load_run  # noqa: E402
 from attention.viz import packed, style  # noqa: E402
 from bench import peer  # noqa: E402
 from bench.cli import app_in_chromium, median_ms  # noqa: E402
+from tools.browser import CANVASES  # noqa: E402
 
 SIZES = (8, 32, 128, 256, 512)
 MODELS = ("tweets-1h", "tweets-8h", "minilm-tweets")
@@ -122,12 +123,16 @@ def link_ms(browser, url, name, repeats=5):
 
 # The layer's grid (n panels, showing tokens `x1` and `length`... when given), drawn; and every canvas on the page
 # redrawn after `since` (the page's Date.now() at Enter).
-GRID_JS = """(n, since, x1, length) => {
-  const all = [...document.querySelectorAll('canvas.hm-canvas')].filter(c => c.hm && !c.closest("[data-stale='true']"));
+GRID_JS = (
+    """(n, since, x1, length) => {
+  const all = """
+    + CANVASES
+    + """;
   const grid = all.find(c => c.hm.n === n && c.hm.drawn === n && (x1 === undefined || c.hm.x[1] === x1)
     && (length === undefined || c.hm.x.length === length));
   return grid && all.every(c => Number(c.dataset.drawn) > since) ? true : false;
 }"""
+)
 
 
 def enter_ms(page, run, n, shift, panels_n):

@@ -14,6 +14,7 @@ from attention.core.tokenizer import Tokenizer
 from attention.data.types import TextDataset, split_stratified
 from attention.training import checkpoints
 from attention.training.loop import TrainConfig
+from tools.browser import CANVASES
 
 ROOT = Path(__file__).resolve().parent.parent
 APP, TIMEOUT = str(ROOT / "app.py"), 60
@@ -64,7 +65,8 @@ def save_old_run(runs_dir, name="old-run"):
 # Every drawn heatmap on the page: its cell size in px and its visible cell text: how many, widest and tallest,
 # smallest font. Plotly's (axis lengths over cell counts; the page style hides text plotly shrank too far), then
 # the canvas views' (ui/heatmaps.js reports what it wrote).
-CELLS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+CELLS_JS = (
+    """() => [...document.querySelectorAll('.js-plotly-plot')]
   .filter(d => !d.closest("[data-stale='true']") && d._fullLayout && d.offsetParent)
   .flatMap(d => [...d.querySelectorAll('.heatmaplayer g.hm')].map(g => {
     const t = g.__data__[0].trace, fl = d._fullLayout;
@@ -77,8 +79,10 @@ CELLS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
       text_w: Math.max(0, ...boxes.map(b => b.width)), text_h: Math.max(0, ...boxes.map(b => b.height)),
       font: Math.min(...texts.map(e => parseFloat(e.style.fontSize))),
     };
-  })).concat([...document.querySelectorAll('canvas.hm-canvas')]
-    .filter(c => c.hm && !c.closest("[data-stale='true']") && c.offsetParent).flatMap(c => c.hm.panels))"""
+  })).concat("""
+    + CANVASES
+    + """.filter(c => c.offsetParent).flatMap(c => c.hm.panels))"""
+)
 
 
 def cells_overflowing(page, min_font=8, settle_s=5.0):

@@ -102,9 +102,10 @@ def start_server(runs_dir, port=None, script="app.py"):
     raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
 
 
-# The attention grids on a page as Chromium drew them (Explore's heatmaps, drawn on canvases by ui/heatmaps.js; not
-# the plotly thumbnails of every head): n panels, their titles, column labels, the first panel's weights (up to
-# 64 x 64), and how many panels were drawn. Tests and bench/explore.py read it.
-GRIDS_JS = """() => [...document.querySelectorAll('canvas.hm-canvas')]
-  .filter(c => c.hm && !c.closest("[data-stale='true']"))
-  .map(c => c.hm)"""
+# A JS expression: the page's canvases of heatmaps (ui/heatmaps.js) that are drawn and current, each with `hm`,
+# what it drew. GRIDS_JS: their n panels, titles, column labels, first panel's values (up to 64 x 64) and panels
+# drawn. Tests and benches read both.
+CANVASES = (
+    """[...document.querySelectorAll('canvas.hm-canvas')].filter(c => c.hm && !c.closest("[data-stale='true']"))"""
+)
+GRIDS_JS = "() => " + CANVASES + ".map(c => c.hm)"

@@ -13,14 +13,12 @@ from attention.viz import packed
 def probabilities(classes, probs, top=10):
     """Every class's probability as one of Streamlit's own progress bars, the likeliest in bold, in the classes'
     order (past `top` classes, the most likely `top`). No chart library: Explore loads no plotly.js at all."""
-    shown = range(len(classes)) if len(classes) <= top else sorted(np.argsort(probs)[::-1][:top])
-    best = int(np.argmax(probs))
-    for i in shown:
+    order = np.argsort(probs)[::-1]  # likeliest first
+    for i in sorted(order[:top]):
         name = ui.words.md_escape(classes[i])
-        st.progress(float(probs[i]), text=f"{f'**{name}**' if i == best else name} · {probs[i]:.1%}")
+        st.progress(float(probs[i]), text=f"{f'**{name}**' if i == order[0] else name} · {probs[i]:.1%}")
     if len(classes) > top:
-        rest = float(np.sort(probs)[::-1][top:].sum())
-        st.caption(f"{len(classes) - top} other classes: {rest:.1%} together.")
+        st.caption(f"{len(classes) - top} other classes: {float(probs[order[top:]].sum()):.1%} together.")
 
 
 def overview(weights, cfg):

@@ -296,12 +296,11 @@ function mount(parentElement, setTriggerValue) {
 function redraw(view) {
   view.width = view.root.clientWidth;
   const drawn = draw(view), { head, panels } = view.msg;
-  const small = (p) => p.R * p.C <= 4096; // values of small panels, for browser tests
-  const z = panels.map((p) => small(p) ? Array.from({ length: p.R }, (_, i) =>
-    Array.from(p.v.subarray(i * p.C, (i + 1) * p.C), (x) => Number.isNaN(x) ? null : x)) : null);
-  // what was drawn, for browser tests and benches (tools/browser.py GRIDS_JS, tests/kit.py CELLS_JS)
-  view.canvas.hm = { n: panels.length, drawn: drawn.length, titles: head.titles, x: panels[0].cols, z0: z[0], z,
-    panels: drawn, boxes: view.place.boxes };
+  const rows = (p) => p.R * p.C > 4096 ? null : Array.from({ length: p.R }, (_, i) => // small panels' values
+    Array.from(p.v.subarray(i * p.C, (i + 1) * p.C), (x) => Number.isNaN(x) ? null : x));
+  // what was drawn, for browser tests and benches (tools/browser.py CANVASES); values only when asked for
+  view.canvas.hm = { n: panels.length, drawn: drawn.length, titles: head.titles, x: panels[0].cols,
+    get z0() { return rows(panels[0]); }, get z() { return panels.map(rows); }, panels: drawn, boxes: view.place.boxes };
   view.canvas.dataset.drawn = String(Date.now());
   view.canvas.setAttribute("aria-label", head.titles.join(", ").replaceAll("<br>", " "));
 }

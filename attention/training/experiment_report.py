@@ -114,7 +114,7 @@ def report():
         out.append("| heads | test accuracy (mean ± sd over seeds) | − 1 head, paired (95% CI) | p | macro-F1 | "
                    "parameters | seconds per run | samples/s |")  # fmt: skip
         out.append("|---|---|---|---|---|---|---|---|")
-        paired = {h: c for h, c in verdicts(rows)}
+        paired = dict(verdicts(rows))
         for s in summary(rows):
             c = paired.get(s["heads"])
             diff = (

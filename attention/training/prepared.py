@@ -151,9 +151,8 @@ def _check_split(ids, lengths, labels, texts, vocab_size, num_classes):
         raise ValueError("labels outside the classes")
 
 
-if (
-    __name__ == "__main__"
-):  # python -m attention.training.prepared DATASET CACHE_DIR: fill the cache ahead of a training
+# python -m attention.training.prepared DATASET CACHE_DIR: fill the cache ahead of a training (ui/server.py)
+if __name__ == "__main__":
     import argparse
 
     ap = argparse.ArgumentParser(description="Prepare a built-in dataset into the cache with the default settings.")

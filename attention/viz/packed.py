@@ -25,7 +25,6 @@ STEPS = 65534
 MASKED = 65535
 EXACT_UP_TO = 1 << 18  # values sent as float32 up to this many (1 MB; MiniLM's grid to 128 tokens); then 16-bit
 RANGES = {"weight": (0.0, 1.0), "change": (-1.0, 1.0)}  # "value": symmetric around 0 up to the largest |value|
-TITLES = {"weight": "weight", "change": "change", "value": "value"}
 THUMB_CELLS = 48  # a thumbnail is about 60 px across: more cells than this are averaged in blocks
 
 
@@ -85,7 +84,7 @@ def pack(
         masked=MASKED,
         chars=len(f"{top:.2f}") + (low < 0),  # the widest number a cell may show, "-0.12": 5
         colors=SCALE if scale == "weight" else DIVERGING,
-        colorbar=TITLES[scale],
+        colorbar=scale,  # the colour bar's title
         ticks=ticks,  # None: rows labelled if there are TICKS_UP_TO or fewer, and so each panel's columns
         ticks_up_to=TICKS_UP_TO,
         wrap=max(1, min(wrap, len(mats))) if wrap else None,

@@ -6,6 +6,8 @@ import pytest
 from kit import cells_overflowing
 from playwright.sync_api import expect
 
+from tools.browser import CANVASES
+
 SENTENCES = {
     8: "the flight was late and the crew rude",
     10: "the flight was late and the crew was very rude",
@@ -14,15 +16,18 @@ SENTENCES = {
 PHONE = {"width": 390, "height": 844}
 # At least n charts with heatmaps on show, every one of them drawn (plotly: one image per heatmap; a canvas view:
 # every panel).
-DRAWN_JS = """(n) => {
+DRAWN_JS = (
+    """(n) => {
   const charts = [...document.querySelectorAll('.js-plotly-plot')]
     .filter(d => !d.closest("[data-stale='true']") && d._fullData && d.offsetParent)
     .map(d => [d._fullData.filter(t => t.type === 'heatmap').length, d.querySelectorAll('g.hm image').length])
     .filter(([maps]) => maps)
-    .concat([...document.querySelectorAll('canvas.hm-canvas')]
-      .filter(c => c.hm && !c.closest("[data-stale='true']") && c.offsetParent).map(c => [c.hm.n, c.hm.drawn]));
+    .concat("""
+    + CANVASES
+    + """.filter(c => c.offsetParent).map(c => [c.hm.n, c.hm.drawn]));
   return charts.length >= n && charts.every(([maps, drawn]) => maps === drawn);
 }"""
+)
 
 
 def open_page(page, server, path="/", **params):

@@ -5,13 +5,15 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 from playwright.sync_api import expect
 
-from tools.browser import GRIDS_JS
+from tools.browser import CANVASES, GRIDS_JS
 
 # Every canvas of heatmaps on the page as drawn (ui/heatmaps.js): its panel titles, each panel's values (None
 # where masked), how many panels were drawn, and where each panel is in the canvas.
-CHARTS_JS = """() => [...document.querySelectorAll('canvas.hm-canvas')]
-  .filter(c => c.hm && !c.closest("[data-stale='true']"))
-  .map(c => ({titles: c.hm.titles, z: c.hm.z, n: c.hm.n, drawn: c.hm.drawn, boxes: c.hm.boxes}))"""
+CHARTS_JS = (
+    "() => "
+    + CANVASES
+    + ".map(c => ({titles: c.hm.titles, z: c.hm.z, n: c.hm.n, drawn: c.hm.drawn, boxes: c.hm.boxes}))"
+)
 
 
 def wait_idle(page):
