@@ -15,8 +15,10 @@ process (bench/load_ws.py on bench/wsclient.py), as the browser would: the train
 clicks Start and reruns the live fragment on its 0.5 s timer. Latency = the rerun request with the new
 sentence sent -> script_finished received, with the new grid among the run's plotly charts: the server's
 time, nothing drawn.
---clients browser (bench/load_browser.py): one headless Chromium, a context per session. Latency = Enter
-pressed -> every heatmap drawn. On 2 cores the browsers take most of the CPU, so this mostly measures Chromium.
+--clients browser (bench/load_browser.py): one headless Chromium, a context per exploring session (the trainers
+stay websocket clients unless --trainers browser: their live pages would draw in the measured browser, where a
+visitor's draw in their own). Latency = Enter pressed -> every heatmap drawn.
+On 2 cores the browsers take most of the CPU, so this mostly measures Chromium.
 Errors: exceptions and error boxes the app sent or showed, page exceptions, runs without the grid, waits
 over `--timeout` s, websockets closed by the server, server tracebacks. The CPU line says who used the
 cores. The client part is cut after seconds + 150 s (then what was measured so far is reported); the
@@ -114,17 +116,18 @@ async def run(url, pid, runs_dir, args, base, load, out):
     async with contextlib.AsyncExitStack() as stack:
         kind = await browser_kind(stack) if args.clients == "browser" else WS
         # The trainers' sessions are open during the baseline too, so both phases serve the same sessions.
-        trainers = [await kind.open_trainer(url, load, args) for _ in range(args.trainings)]
+        coach = WS if args.trainers == "ws" else kind  # how the trainers' sessions speak
+        trainers = [await coach.open_trainer(url, load, args) for _ in range(args.trainings)]
         session = await kind.open(url, 0, base, args)
         await explore(session, url, kind, base, args, count=args.baseline)
         await kind.close(session[0], base)
         sessions = await asyncio.gather(*(kind.open(url, i + 1, load, args, 0.25 * i) for i in range(args.sessions)))
         stop_at = time.perf_counter() + args.seconds
         out["training"] = [{} for _ in trainers]
-        tasks = [kind.train(t, runs_dir, load, args, stop_at, o) for t, o in zip(trainers, out["training"])]
+        tasks = [coach.train(t, runs_dir, load, args, stop_at, o) for t, o in zip(trainers, out["training"])]
         tasks.append(watch(pid, stop_at, out))
         await asyncio.gather(*tasks, *(explore(s, url, kind, load, args, stop_at) for s in sessions))
-        await asyncio.gather(*(kind.close(c, load) for c in trainers + [s[0] for s in sessions]))
+        await asyncio.gather(*(coach.close(c, load) for c in trainers), *(kind.close(s[0], load) for s in sessions))
 
 
 def report(args, base, load, out, server_errors):
@@ -141,6 +144,7 @@ def report(args, base, load, out, server_errors):
         f"{'' if t.get('finished') else 'not '}finished, {t.get('samples_per_s', 0):,.0f} samples/s"
         for t in out["training"]
     )
+    trainers = "websocket clients" if args.trainers == "ws" else "browser pages"
     latency = (
         "websocket clients. Latency = rerun request sent -> script_finished received, with the new grid"
         if ws
@@ -148,8 +152,9 @@ def report(args, base, load, out, server_errors):
     )
     print(
         f"{MODEL}; {args.sessions} sessions for {args.seconds} s, about {args.think} s between sentences, while "
-        f"{args.trainings} more train; baseline: 1 session, {args.baseline} sentences back to back. All sessions are "
-        f"{latency}.{' CUT SHORT by the time limit.' if out.get('cut') else ''}"
+        f"{args.trainings} more train; baseline: 1 session, {args.baseline} sentences back to back. Exploring "
+        f"sessions are {latency}; the trainers' are {trainers}."
+        f"{' CUT SHORT by the time limit.' if out.get('cut') else ''}"
     )
     print()
     print(
@@ -190,6 +195,13 @@ def main():
     ap.add_argument("--think", type=float, default=2.0, help="mean pause between a session's sentences, s")
     ap.add_argument("--timeout", type=float, default=30.0, help="longest wait for one grid or page, s")
     ap.add_argument("--trainings", type=int, default=2, help="sessions that train meanwhile, one visitor each")
+    ap.add_argument(
+        "--trainers",
+        choices=["ws", "browser"],
+        default="ws",
+        help="how the trainers' sessions speak: ws (default; a trainer's live page draws in its own visitor's "
+        "browser, not in the one measured) or browser pages beside the explorers",
+    )
     ap.add_argument("--train-epochs", type=int, default=10)
     ap.add_argument("--json", type=Path, help="also write the numbers here")
     ap.add_argument("--verbose", action="store_true", help="log every page load, interaction and training line")

@@ -186,11 +186,13 @@ else:
     what = "the sine/cosine table from *Attention Is All You Need*" if cfg.positional == "sinusoidal" else "learned"
     st.markdown(
         f"Row p (position) is added to the embedding of the token at position p; columns are the {D} dimensions "
-        f"({what}; {cfg.max_len} × {D})."
+        f"({what}; {cfg.max_len} × {D}). Shown: the {T} rows this sentence uses."
     )
-    pos_rows = [str(i) for i in range(len(table))]
-    pe_title = [f"positional encoding ({len(table)} × {D})"]
-    chart("pe", [table], pos_rows, pe_title, [dims], scale="value", height=420)
+    # the whole table only when asked: MiniLM's is 512 x 384 (786 KB), sent again on every head switch
+    n = len(table) if st.toggle(f"Show all {len(table)} positions", key="pe_all") else T
+    pe_title = [f"positional encoding, positions 0–{n - 1} ({n} × {D})"]
+    pos_rows = [str(i) for i in range(n)]
+    chart("pe", [table[:n]], pos_rows, pe_title, [dims], scale="value", height=420 if n > 40 else None)
     flip = analyze(run.model, run.tokenizer, text, replace(masks, positional=nopos))
     both = [t.weights, flip.weights[layer - 1][head - 1]]
     names = ["with positional encoding", "without"] if not nopos else ["without positional encoding", "with"]

@@ -6,7 +6,7 @@ models    which model a page shows: cached runs, the sidebar's picker and summar
 links     the address bar as state: shared links read once, the view written back
 controls  widget state that outlives a page, and the callbacks of shared controls
 heatmaps  attention heatmaps drawn on a canvas from packed arrays (Explore)
-explore   Explore's views of a many-layered model: every head at a glance, across the layers
+explore   Explore's views of a sentence: prediction, the layer's heads, every head at a glance, across the layers
 heads_lab  the Heads lab's verdicts on head counts, paired by seed
 training_view  how one training is drawn on the Train page (live or saved)
 runs_view  the Train page's runs: the visitor's own, shared with them, shipped; rename, delete, share

@@ -43,7 +43,9 @@ def test_three_word_sentence_shows_every_stage_with_its_shape():
     ):
         assert title in c, sorted(map(str, c))
     max_len = json.loads((ROOT / "models/tweets-4h/config.json").read_text())["model"]["max_len"]
-    assert "concatenated heads (3 × 64)" in c and f"positional encoding ({max_len} × 64)" in c
+    assert "concatenated heads (3 × 64)" in c and "positional encoding, positions 0–2 (3 × 64)" in c
+    at.toggle(key="pe_all").set_value(True).run()  # the whole table only when asked
+    assert f"positional encoding, positions 0–{max_len - 1} ({max_len} × 64)" in charts(at)
     _, (weights, sums) = c["weights (3 × 3)"]
     assert np.allclose(weights.sum(axis=1), 1, atol=1e-4) and np.allclose(sums, 1, atol=1e-4)  # 16-bit weights
     table = at.table[0].value
