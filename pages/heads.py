@@ -31,8 +31,8 @@ saved = experiment_report.load(dataset)
 if saved is None:
     st.info(f"No saved experiment for {dataset}. Run `python -m attention.training.experiment --dataset {dataset}`.")
 else:
-    rows, epochs = saved["rows"], saved["train"]["epochs"]
-    ui.heads_lab.verdicts(rows, epochs, saved["model"]["d_model"])
+    rows = saved["rows"]
+    ui.heads_lab.verdicts(rows, saved["train"], saved["model"]["d_model"])
     left, right = st.columns([3, 2])
     left.plotly_chart(line_charts.seed_curves(rows), key="seed_curves")
     left.caption("Validation accuracy per epoch: the mean over seeds, with a min–max band.")

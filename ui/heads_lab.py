@@ -8,15 +8,15 @@ from attention.viz import line_charts
 SHOW = {"gain": st.success, "loss": st.error}
 
 
-def verdicts(rows, epochs, d_model):
+def verdicts(rows, train, d_model):
     """Each head count against 1 head: the sentence, the per-seed points, the intervals, and what they mean."""
     paired = er.verdicts(rows)
     for _, c in paired:
         SHOW.get(c.kind, st.info)(c.sentence)
-    seeds = len({r["seed"] for r in rows})
+    seeds, epochs = len({r["seed"] for r in rows}), train["epochs"]
     st.caption(
-        f"{seeds} seeds per head count, {epochs} epochs each, d_model {d_model}; test accuracy of each run's best "
-        f'validation epoch. {er.ASSUMES} "Detectable" says the interval excludes 0; whether a gap matters is '
+        f"{seeds} seeds per head count, trained {er.budget(train)}, d_model {d_model}; test accuracy of each run's "
+        f'best validation epoch. {er.ASSUMES} "Detectable" says the interval excludes 0; whether a gap matters is '
         f"its size: under {er.MATTERS:.0f} point of accuracy it would not change which model a person picks."
     )
     late = er.unsettled(rows, epochs)

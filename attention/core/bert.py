@@ -65,8 +65,8 @@ class BertEncoder(nn.Module):
         head_mask=None,
         positional=True,
     ):
-        """Masks as everywhere here (True = may not attend); head_mask (L, H), 1 keep, 0 remove; positional=False
-        leaves the position embeddings out.
+        """Masks as everywhere here (True = may not attend); head_mask (L, H) or per example (B, L, H), 1 keep,
+        0 remove; positional=False leaves the position embeddings out.
 
         Returns (hidden states: the embeddings then each layer's output, L + 1 of (B, T, D);
         attention weights: L of (B, H, T, T), or [] if need_weights=False).
@@ -77,9 +77,8 @@ class BertEncoder(nn.Module):
         x = self.embed_tokens(ids, positional)
         hidden, attentions = [x], []
         for i, block in enumerate(self.blocks):
-            x, w = block(
-                x, key_padding_mask, attn_mask, is_causal, need_weights, None if head_mask is None else head_mask[i]
-            )
+            hm = None if head_mask is None else head_mask[..., i, :]  # (H,) or per example (B, H)
+            x, w = block(x, key_padding_mask, attn_mask, is_causal, need_weights, hm)
             hidden.append(x)
             if need_weights:
                 attentions.append(w)

@@ -128,7 +128,8 @@ class MultiHeadAttention(nn.Module):
         need_weights=True,
         head_mask=None,
     ):
-        """query (B,T,D), key/value (B,S,D); masks True = may not attend; head_mask (H,) 1 keep / 0 remove.
+        """query (B,T,D), key/value (B,S,D); masks True = may not attend; head_mask (H,) or per example (B, H):
+        1 keep, 0 remove.
 
         Returns (output (B,T,D), weights (B,H,T,S) or None when need_weights=False).
         """
@@ -145,7 +146,7 @@ class MultiHeadAttention(nn.Module):
         else:
             out, weights = self._fast(q, k, v, mask, p), None
         if head_mask is not None:
-            out = out * head_mask.to(out.dtype).view(1, -1, 1, 1)  # zero removed heads' outputs
+            out = out * head_mask.to(out.dtype).view(-1, self.num_heads, 1, 1)  # zero removed heads' outputs
         out = out.transpose(1, 2).reshape(B, T, D)  # (B, T, H * d_k)
         return self.out_proj(out), weights
 

@@ -138,7 +138,8 @@ class AttentionClassifier(nn.Module):
         head_mask=None,
         positional=True,
     ):
-        """ids (B, T); key_padding_mask (B, T) True = may not attend; head_mask (L, H) or (H,), 1 keep, 0 remove.
+        """ids (B, T); key_padding_mask (B, T) True = may not attend; head_mask (L, H), per example (B, L, H), or
+        (H,) for every layer: 1 keep, 0 remove.
 
         Pooling always averages the non-<pad> tokens (found from ids), so turning the
         padding mask off changes only what attention may look at.
@@ -147,7 +148,7 @@ class AttentionClassifier(nn.Module):
         x = self.drop(self.embed_tokens(ids, positional))
         attentions = []
         for i, block in enumerate(self.blocks):
-            hm = None if head_mask is None else (head_mask if head_mask.dim() == 1 else head_mask[i])
+            hm = None if head_mask is None else (head_mask if head_mask.dim() == 1 else head_mask[..., i, :])
             x, w = block(x, key_padding_mask, attn_mask, is_causal, need_weights, hm)
             if need_weights:
                 attentions.append(w)

@@ -93,6 +93,14 @@ def unsettled(rows, epochs):
     return [r for r in rows if r.get("best_epoch") is not None and r["best_epoch"] > epochs - SETTLED]
 
 
+def budget(train):
+    """How long each run trained, in words: a fixed number of epochs, or until early stopping within a cap."""
+    epochs, patience = train["epochs"], train["patience"]
+    if patience >= epochs:
+        return f"{epochs} epochs"
+    return f"until {patience} epochs brought no better validation loss, at most {epochs} epochs"
+
+
 def load(dataset_name):
     """The saved experiment for a dataset, or None."""
     path = EXPERIMENTS_DIR / f"{dataset_name}.json"
@@ -107,10 +115,8 @@ def report():
         saved = json.loads(path.read_text())
         rows, epochs = saved["rows"], saved["train"]["epochs"]
         seeds = len({r["seed"] for r in rows})
-        out += [
-            f"**{saved['dataset']}** ({seeds} seeds, {epochs} epochs, {saved['model']['positional']} positions)",
-            "",
-        ]
+        about = f"{seeds} seeds, {budget(saved['train'])}, {saved['model']['positional']} positions"
+        out += [f"**{saved['dataset']}** ({about})", ""]
         out.append("| heads | test accuracy (mean ± sd over seeds) | − 1 head, paired (95% CI) | p | macro-F1 | "
                    "parameters | seconds per run | samples/s |")  # fmt: skip
         out.append("|---|---|---|---|---|---|---|---|")
@@ -126,6 +132,10 @@ def report():
                 f"{s['parameters']:,} | {s['seconds']:.0f} | {s['samples_per_s']:,.0f} |"
             )
         out += ["", *[f"- {c.sentence}" for _, c in paired.items()]]
+        ran, best = [len(r["curve"]) for r in rows], [r["best_epoch"] for r in rows]
+        out.append(
+            f"- Runs trained {min(ran)}–{max(ran)} epochs; their best validation epochs: {min(best)}–{max(best)}."
+        )
         late = unsettled(rows, epochs)
         out.append(
             f"- Every run's best validation epoch came at least {SETTLED} epochs before the end."

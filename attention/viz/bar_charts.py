@@ -17,8 +17,8 @@ def hbars(labels, values, colors, xaxis, text=None, hover=".3f", row_px=28, pad_
     return figure([dict(type="bar", **bar)], dict(layout, height=pad_px + row_px * len(values)))
 
 
-def bars(labels, values, xaxis_title, highlight_negative=True):
-    """Bars in the given order (first on top), negative values in red."""
+def bars(labels, values, xaxis_title, highlight_negative=True, text=None):
+    """Bars in the given order (first on top), negative values in red; `text` written on them, if given."""
     values = np.asarray(values, dtype=np.float32)
     colors = [RED if (v < 0 and highlight_negative) else BLUE for v in values]
-    return hbars(labels, values, colors, dict(title=xaxis_title), hover=".4f", row_px=26, pad_px=80)
+    return hbars(labels, values, colors, dict(title=xaxis_title), text, hover=".4f", row_px=26, pad_px=80)

@@ -146,3 +146,31 @@ def test_the_grid_downloads_as_a_png(page, server):
     assert download.value.suggested_filename == "attention-tweets-4h.png"
     data = open(download.value.path(), "rb").read()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000  # a real image of the five panels
+
+
+CONTRIB_BARS_JS = """() => { const d = [...document.querySelectorAll('.st-key-contrib_bars .js-plotly-plot')][0];
+  return d && d._fullData ? d._fullData[0].y : null; }"""
+
+
+def test_a_click_on_a_head_contribution_shows_that_head_or_switches_it_off(page, server):
+    open_app(page, server, model="tweets-4h", text="the flight was not good at all", contrib="on")
+    grid(page, 5)
+    page.wait_for_function(CONTRIB_BARS_JS)
+    ranked = page.evaluate(CONTRIB_BARS_JS)  # head names, largest effect first
+    assert sorted(ranked) == ["L1H1", "L1H2", "L1H3", "L1H4"]
+    top, second = (int(name[3:]) for name in ranked[:2])
+    click_bar(page, 0)
+    assert grid(page, 1)["titles"] == [f"head {top}"]  # the grid shows that head alone
+    page.locator(".st-key-contrib_click button", has_text="switches it off").click()
+    page.wait_for_function(CONTRIB_BARS_JS)
+    click_bar(page, 1)
+    page.wait_for_function(f"() => location.search.includes('off=L1H{second}')")  # in the masks, so in the link
+
+
+def click_bar(page, i):
+    """Click bar i near its left end, as a person would (plotly's drag layer lies over the bars; the mode bar
+    over the top bar's right end)."""
+    bar = page.locator(".st-key-contrib_bars g.point path").nth(i)
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    page.mouse.click(box["x"] + 4, box["y"] + box["height"] / 2)

@@ -150,3 +150,24 @@ def test_probability_bars_escape_class_names_and_fold_past_ten_classes():
     bars = [p.proto.text for p in at.get("progress")]
     assert len(bars) == 10 and bars[0].startswith("**\\*\\*bold\\*\\*** · ")  # Markdown shown as typed, in bold
     assert "c1 ·" not in " ".join(bars) and at.caption[0].value.startswith("3 other classes: ")
+
+
+def test_head_contributions_are_shown_on_request_and_match_the_analysis():
+    import base64
+    import json
+
+    from attention.analysis.contribution import head_contributions
+    from attention.analysis.sentence import Masks
+    from attention.training.checkpoints import MODELS_DIR, load_run
+
+    at = app(text="the flight was not good at all").run()
+    assert not at.get("plotly_chart")  # off by default: Explore loads no chart library
+    at.toggle(key="contrib").set_value(True).run()
+    assert not at.exception
+    run = load_run(MODELS_DIR / "tweets-4h")
+    want = head_contributions(run.model, run.tokenizer, "the flight was not good at all", Masks())
+    bars = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert bars["y"] == [f"L1H{h + 1}" for _, h, *_ in want.ranked()]
+    x = np.frombuffer(base64.b64decode(bars["x"]["bdata"]), dtype=bars["x"]["dtype"])  # plotly's typed array
+    assert np.allclose(x, [100 * dp for *_, dp, _ in want.ranked()], atol=1e-4) and np.abs(x).max() > 0.1
+    assert at.query_params["contrib"] == "on"  # a shared link opens it too

@@ -2,7 +2,16 @@
 
 import pytest
 
-from attention.training.experiment_report import MATTERS, compare, load, report, summary, unsettled, verdicts
+from attention.training.experiment_report import (
+    MATTERS,
+    budget,
+    compare,
+    load,
+    report,
+    summary,
+    unsettled,
+    verdicts,
+)
 
 
 def row(heads, seed, test_acc, **kw):
@@ -91,3 +100,10 @@ def test_the_shipped_experiments_load_and_report():
     assert "**tweets**" in text and "**synthetic**" in text and "| 8 |" in text
     assert text.count("vs 1 head") + text.count("1 head by") == 6  # three verdicts per dataset
     assert "95% CI" in text and "paired (95% CI)" in text
+
+
+def test_the_budget_says_fixed_epochs_or_early_stopping():
+    assert budget(dict(epochs=10, patience=10)) == "10 epochs"
+    assert budget(dict(epochs=200, patience=10)) == (
+        "until 10 epochs brought no better validation loss, at most 200 epochs"
+    )

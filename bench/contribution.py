@@ -1,0 +1,59 @@
+"""Which heads made this prediction: server time for every head's contribution to one sentence, by length.
+
+    python bench/contribution.py          # minilm-tweets (72 heads) and tweets-4h; median of 10 after 2 warm-ups
+    python bench/contribution.py --json out.json
+
+Goal (issue 16): all 72 of MiniLM's heads at 32 tokens <= 300 ms. One torch thread, as the server runs.
+Beside it: the same numbers one analyze() per head (what the batched computation replaces).
+"""
+
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from attention.analysis.contribution import head_contributions  # noqa: E402
+from attention.analysis.sentence import Masks, analyze  # noqa: E402
+from attention.training.checkpoints import MODELS_DIR, load_run  # noqa: E402
+from bench.cli import median_ms, run  # noqa: E402
+
+WORDS = "the flight was not good at all and my bag is lost but the crew were great thanks".split()
+SIZES = {"minilm-tweets": (32, 128, 512), "tweets-4h": (32, 128)}
+
+
+def sentence(n, pieces):
+    """n tokens: n words, or n - 2 for [CLS] ... [SEP] (these words are one piece each)."""
+    n -= 2 * pieces
+    return " ".join(WORDS[i % len(WORDS)] if n <= 128 else "abcdefghijklmnopqrstuvwxyz"[i % 26] for i in range(n))
+
+
+def one_at_a_time(r, text):
+    cfg = r.model.cfg
+    for layer in range(cfg.num_layers):
+        for head in range(cfg.num_heads):
+            analyze(r.model, r.tokenizer, text, Masks(removed_heads=((layer, head),)))
+
+
+def main():
+    torch.set_num_threads(1)
+    rows = []
+    print("| model | heads | tokens | batched (ms) | one analyze per head (ms) | goal |")
+    print("|---|---|---|---|---|---|")
+    for name, sizes in SIZES.items():
+        r = load_run(MODELS_DIR / name)
+        heads = r.model.cfg.num_layers * r.model.cfg.num_heads
+        for n in sizes:
+            text = sentence(n, "encoder" in r.meta)
+            assert len(analyze(r.model, r.tokenizer, text).tokens) == n
+            batched = median_ms(lambda r=r, t=text: head_contributions(r.model, r.tokenizer, t), repeats=10, warm=2)
+            single = median_ms(lambda r=r, t=text: one_at_a_time(r, t), repeats=3, warm=1) if n <= 128 else None
+            goal = "<= 300 ms" if (name, n) == ("minilm-tweets", 32) else ""
+            shown = "—" if single is None else f"{single:.0f}"
+            print(f"| {name} | {heads} | {n} | {batched:.0f} | {shown} | {goal} |")
+            rows.append(dict(model=name, heads=heads, tokens=n, batched_ms=batched, one_at_a_time_ms=single))
+    return rows
+
+
+if __name__ == "__main__":
+    run(main)
