@@ -7,13 +7,11 @@ import numpy as np
 import streamlit as st
 
 import ui
-from attention.analysis.contribution import head_contributions
 from attention.analysis.sentence import MAX_CHARS, export_csv, export_json, panels
 from attention.analysis.views import layer_means, merge_pieces, rollout, word_groups
 from attention.app.results import heads_sentence, load_results
 from attention.app.scope import doubts, scope_note
-from attention.core.model import head_name
-from attention.viz import bar_charts, packed, style
+from attention.viz import packed, style
 
 
 def model_controls(name, run):
@@ -108,9 +106,9 @@ def links_and_downloads(name, run, text, now, masks, layer, focus):
     c1.download_button("Weights as JSON", json_data, f"attention-{name}.json", "application/json", on_click="ignore")
     csv_data = functools.partial(export_csv, now)
     c2.download_button("Weights as CSV", csv_data, f"attention-{name}.csv", "text/csv", on_click="ignore")
-    contrib = "on" if st.session_state.get("contrib") else "off"
-    values = dict(model=name, text=short, layer=layer, focus=focus, contrib=contrib, **ui.controls.mask_link(masks))
-    defaults = dict(model=ui.models.DEFAULT_MODEL, layer=1, focus="all", contrib="off")
+    views = {k: "on" if st.session_state.get(k) else "off" for k in ("contrib", "attrib")}  # the "why" views
+    values = dict(model=name, text=short, layer=layer, focus=focus, **views, **ui.controls.mask_link(masks))
+    defaults = dict(model=ui.models.DEFAULT_MODEL, layer=1, focus="all", contrib="off", attrib="off")
     defaults.update(ui.controls.mask_link_defaults(run.model.cfg))
     ui.links.write_url(values, defaults)
     with c3.popover("Share this view"):
@@ -181,61 +179,3 @@ def across_layers(weights, groups, labels):
         mats = [merge_pieces(m, groups) for m in mats]
     titles = ["average of all heads, all layers", "attention rollout"]
     ui.heatmaps.heatmaps(packed.pack(mats, labels, titles, wrap=2, name="attention-across-layers"), key="across")
-
-
-CONTRIB_TOP = 16  # bars shown: MiniLM has 72 heads, the grid beside them shows every one
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def _contributions(name, mtime, text, masks, _run):
-    """Cached by model (its name and the time its weights were saved), sentence and masks."""
-    return head_contributions(_run.model, _run.tokenizer, text, masks)
-
-
-def contributions(name, run, text, masks):
-    """Which heads made this prediction: the predicted class's probability lost when each head alone is switched
-    off (on top of the person's masks), as sorted bars and a layer x head grid; a click on a bar acts on its head."""
-    st.subheader("Which heads made this prediction?")
-    if not st.toggle("Switch each head off in turn and see what the prediction loses", key="contrib"):
-        st.caption("Attention shows where a head looks, not whether what it found mattered: this answers the second.")
-        return
-    c = _contributions(name, ui.models.run_mtime(name), text, masks, run)
-    cfg, md = run.model.cfg, ui.words.md_escape
-    st.caption(
-        f"For **{md(run.classes[c.cls])}** ({c.prob:.1%} with your masks): how many points of probability it loses "
-        "when one more head is switched off, all else as it is. Positive: the head supported this prediction; "
-        "negative: it argued against it; 0: switched off already, or no effect. One head at a time misses what "
-        "heads do together (two that back each other up each look unimportant), and a large effect says the head "
-        "mattered for this sentence, not what it computed."
-    )
-    ranked = c.ranked(CONTRIB_TOP)
-    labels = [head_name(layer, h) for layer, h, *_ in ranked]
-    left, right = st.columns([3, 2] if cfg.num_layers > 1 else [1, 1])
-    acts = ["shows the head", "switches it off"]
-    act = left.segmented_control("A click on a bar", acts, key="contrib_click", default=acts[0])
-    text = [f"{dp:+.1%} · logit {dl:+.2f}" for *_, dp, dl in ranked]
-    fig = bar_charts.bars(labels, [100 * dp for *_, dp, _ in ranked], "probability lost (points)", text=text)
-    pick = functools.partial(_act_on_head, [(layer, h) for layer, h, *_ in ranked], act or acts[0])
-    left.plotly_chart(fig, key="contrib_bars", on_select=pick, selection_mode="points")
-    hidden = len(c.d_prob.flat) - len(ranked)
-    if hidden:
-        left.caption(f"The {len(ranked)} heads with the largest effect; the grid shows all {len(c.d_prob.flat)}.")
-    if cfg.num_layers > 1:
-        rows, cols = [f"L{i + 1}" for i in range(cfg.num_layers)], [f"H{h + 1}" for h in range(cfg.num_heads)]
-        title = ["probability lost (points)"]
-        grid = packed.pack([100 * c.d_prob], rows, title, [cols], scale="value", name=f"contributions-{name}")
-        with right:
-            ui.heatmaps.heatmaps(grid, key="contrib_grid")
-
-
-def _act_on_head(heads, act):
-    """The clicked bar's head: shown alone in the layer's grid, or added to the heads switched off."""
-    points = st.session_state["contrib_bars"]["selection"]["points"]
-    if not points:
-        return
-    layer, head = heads[points[0]["point_index"]]
-    if act == "switches it off":
-        off = st.session_state.get("off", [])
-        st.session_state["off"] = [*off, head_name(layer, head)] if head_name(layer, head) not in off else off
-    else:
-        st.session_state["layer"], st.session_state["focus"] = layer + 1, f"h{head + 1}"

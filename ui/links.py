@@ -45,6 +45,7 @@ URL_PARSERS = dict(  # ?key=value -> session_state value; a ValueError means "ig
     causal=parse_flag,
     nopos=parse_flag,
     contrib=parse_flag,
+    attrib=parse_flag,
     hide=parse_ints,
     off=lambda raw: [x for x in raw.split(",") if x],
     focus=str,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from attention.analysis import parts
 from attention.analysis.sentence import Masks, encode, resolve
 
 CELLS_PER_CHUNK = 1 << 24  # attention scores held at once (one layer's, float32: 64 MB); more examples are chunked
@@ -44,14 +45,11 @@ def head_contributions(model, tokenizer, text: str, masks: Masks | None = None) 
     cfg = model.cfg
     masks = resolve(masks or Masks(), cfg)
     _, _, ids, kpm, attn, head_mask = encode(model, tokenizer, text, masks)
-    L, T = cfg.num_layers, ids.size(1)
-    pad = lambda B: None if kpm is None else kpm.expand(B, -1)
-    run = lambda i, x, hm: model.blocks[i](x, pad(len(x)), attn, masks.causal, False, hm)[0]
-    readout = lambda x: model.head(model.pool(x, (ids == tokenizer.pad_id).expand(len(x), -1))).double()
-    inputs = [model.drop(model.embed_tokens(ids, masks.positional))]  # (1, T, D) into each layer, then out
+    L, T, is_pad = cfg.num_layers, ids.size(1), ids == tokenizer.pad_id
+    inputs = [parts.embed(model, ids, masks)]  # (1, T, D) into each layer, then out of the last
     for i in range(L):
-        inputs.append(run(i, inputs[-1], head_mask[i]))
-    base = readout(inputs[-1])[0]
+        inputs.append(parts.layers(model, inputs[-1], masks, kpm, attn, head_mask, start=i, stop=i + 1)[0])
+    base = parts.readout(model, inputs[-1], is_pad)[0].double()
     c = int(base.argmax())
     p = base.softmax(-1)[c]
     d_prob, d_logit = (torch.zeros(head_mask.shape, dtype=torch.float64) for _ in range(2))
@@ -60,10 +58,8 @@ def head_contributions(model, tokenizer, text: str, masks: Masks | None = None) 
         for on in head_mask[layer].nonzero().flatten().split(chunk):  # heads of this layer still on
             hm = head_mask.repeat(len(on), 1, 1)  # (B, L, H): the person's masks, and one more head off each
             hm[torch.arange(len(on)), layer, on] = 0
-            x = inputs[layer].expand(len(on), -1, -1)
-            for i in range(layer, L):
-                x = run(i, x, hm[:, i])
-            logits = readout(x)
+            x, _ = parts.layers(model, inputs[layer].expand(len(on), -1, -1), masks, kpm, attn, hm, start=layer)
+            logits = parts.readout(model, x, is_pad).double()
             d_prob[layer, on] = p - logits.softmax(-1)[:, c]
             d_logit[layer, on] = base[c] - logits[:, c]
     return Contribution(c, float(p), float(base[c]), d_prob.numpy(), d_logit.numpy())

@@ -9,16 +9,17 @@ def layer_means(weights) -> np.ndarray:
     return np.stack([w.mean(0) for w in weights])
 
 
-def rollout(weights) -> np.ndarray:
+def rollout(weights, residual=True) -> np.ndarray:
     """Attention rollout (Abnar & Zuidema 2020), (T, T): per layer the heads' average plus the identity (the
     residual connection), rows renormalised to 1, then the layers multiplied, first layer rightmost. Row i says
     how much of each input token reaches token i's output after the last layer, following attention alone.
-    A query whose keys were all masked (a zero row) keeps only its own residual path."""
+    A query whose keys were all masked (a zero row) keeps only its own residual path (without the residual:
+    stays 0)."""
     T = weights[0].shape[-1]
     out = np.eye(T)
     for a in layer_means(weights).astype(np.float64):
-        a = a + np.eye(T)
-        out = (a / a.sum(-1, keepdims=True)) @ out
+        a = a + np.eye(T) * residual
+        out = (a / np.where(a.sum(-1, keepdims=True) > 0, a.sum(-1, keepdims=True), 1)) @ out
     return out.astype(np.float32)
 
 

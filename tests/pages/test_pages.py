@@ -171,3 +171,20 @@ def test_head_contributions_are_shown_on_request_and_match_the_analysis():
     x = np.frombuffer(base64.b64decode(bars["x"]["bdata"]), dtype=bars["x"]["dtype"])  # plotly's typed array
     assert np.allclose(x, [100 * dp for *_, dp, _ in want.ranked()], atol=1e-4) and np.abs(x).max() > 0.1
     assert at.query_params["contrib"] == "on"  # a shared link opens it too
+
+
+def test_token_attributions_are_shown_on_request_and_match_the_analysis():
+    from attention.analysis.attribution import attribute
+    from attention.training.checkpoints import MODELS_DIR, load_run
+
+    text = "the flight was not good at all"
+    at = app(text=text, attrib="on").run()  # a shared link opens the view
+    assert not at.exception
+    run = load_run(MODELS_DIR / "tweets-4h")
+    want = attribute(run.model, run.tokenizer, text)
+    header, (rolled, weighted) = canvas(at, "rollouts")
+    assert header["titles"] == ["attention rollout", "gradient-weighted rollout"]
+    assert np.allclose(rolled[0], want.rollout, atol=1e-6) and np.allclose(weighted[0], want.grad_rollout, atol=1e-6)
+    _, (ig,) = canvas(at, "ig")
+    assert np.allclose(ig[0], want.ig, atol=1e-5) and abs(ig.sum() - (want.logit - want.baseline_logit)) < 0.01
+    assert any("within 1%" in c.value for c in at.caption)
