@@ -12,7 +12,9 @@ ui.frame.ensure_router()
 
 name = ui.frame.sentence_page(
     "explore",
-    ui.links.parsers("text", "layer", "pad", "padmask", "causal", "hide", "off", "focus", "contrib", "attrib"),
+    ui.links.parsers(
+        "text", "layer", "pad", "padmask", "causal", "hide", "off", "focus", "contrib", "attrib", "patch", "corrupt"
+    ),
     "Explore attention",
     "Type a sentence: the model classifies it, and each heatmap shows where one attention head looks. "
     "A row is a query token, a column a key token; each row's weights sum to 1.",
@@ -50,6 +52,7 @@ def sentence_views(name):
     focus = ui.explore.heads(name, run, now, base, masks, layer, merge)
     ui.why.contributions(name, run, text, masks)
     ui.why.attributions(name, run, text, masks, now.tokens)
+    ui.why.patching(name, run, text, masks)
     ui.explore.links_and_downloads(name, run, text, now, masks, layer, focus)
 
 

@@ -106,9 +106,11 @@ def links_and_downloads(name, run, text, now, masks, layer, focus):
     c1.download_button("Weights as JSON", json_data, f"attention-{name}.json", "application/json", on_click="ignore")
     csv_data = functools.partial(export_csv, now)
     c2.download_button("Weights as CSV", csv_data, f"attention-{name}.csv", "text/csv", on_click="ignore")
-    views = {k: "on" if st.session_state.get(k) else "off" for k in ("contrib", "attrib")}  # the "why" views
-    values = dict(model=name, text=short, layer=layer, focus=focus, **views, **ui.controls.mask_link(masks))
-    defaults = dict(model=ui.models.DEFAULT_MODEL, layer=1, focus="all", contrib="off", attrib="off")
+    views = {k: "on" if st.session_state.get(k) else "off" for k in ("contrib", "attrib", "patch")}  # "why" views
+    corrupt = st.session_state.get("corrupt", "")[:MAX_CHARS] if views["patch"] == "on" else ""
+    values = dict(model=name, text=short, layer=layer, focus=focus, corrupt=corrupt, **views)
+    values.update(ui.controls.mask_link(masks))
+    defaults = dict(model=ui.models.DEFAULT_MODEL, layer=1, focus="all", corrupt="", **dict.fromkeys(views, "off"))
     defaults.update(ui.controls.mask_link_defaults(run.model.cfg))
     ui.links.write_url(values, defaults)
     with c3.popover("Share this view"):

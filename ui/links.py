@@ -46,6 +46,8 @@ URL_PARSERS = dict(  # ?key=value -> session_state value; a ValueError means "ig
     nopos=parse_flag,
     contrib=parse_flag,
     attrib=parse_flag,
+    patch=parse_flag,
+    corrupt=str,
     hide=parse_ints,
     off=lambda raw: [x for x in raw.split(",") if x],
     focus=str,

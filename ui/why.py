@@ -1,5 +1,6 @@
-"""Why this prediction (Explore): which heads made it (each switched off in turn), and which tokens, by attention
-rollout, gradient-weighted rollout and integrated gradients side by side."""
+"""Why this prediction (Explore): which heads made it (each switched off in turn); which tokens, by attention
+rollout, gradient-weighted rollout and integrated gradients side by side; and which pieces carry the difference
+from another sentence (patching)."""
 
 import functools
 
@@ -8,6 +9,7 @@ import streamlit as st
 import ui
 from attention.analysis.attribution import attribute
 from attention.analysis.contribution import head_contributions
+from attention.analysis.patching import patch
 from attention.core.model import head_name
 from attention.viz import bar_charts, packed, style
 
@@ -109,4 +111,65 @@ def attributions(name, run, text, masks, tokens):
         f"Integrated gradients: {a.steps} steps; the attributions sum to {a.ig.sum():+.3f}, the logit minus the "
         f"baseline's is {a.logit - a.baseline_logit:+.3f} (off by {a.ig_error:.1e}: within 1%, as the method "
         "promises). Where the three disagree, none is the truth: each answers its own question."
+    )
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _patching(name, mtime, clean, corrupt, masks, _run):
+    """Cached by model (its name and the time its weights were saved), both sentences and masks."""
+    return patch(_run.model, _run.tokenizer, clean, corrupt, masks)
+
+
+def patching(name, run, text, masks):
+    """Patching from this sentence (clean) into another (corrupted) of as many tokens: per head and per layer and
+    position, how much of the clean prediction each piece brings back."""
+    st.subheader("Which pieces carry the difference? Patching from another sentence")
+    if not st.toggle("Run another sentence with pieces of this one", key="patch"):
+        st.caption("Change a word (good → bad) and find which heads and positions carry the change.")
+        return
+    corrupt = st.text_input(
+        "Corrupted sentence (as many tokens as this one)",
+        key="corrupt",
+        placeholder="e.g. this sentence, one word changed",
+    )
+    if not corrupt.strip():
+        st.info("Type a second sentence: the same words with one changed, say.")
+        return
+    try:
+        p = _patching(name, ui.models.run_mtime(name), text, corrupt, masks, run)
+    except ValueError as e:
+        st.warning(str(e))
+        return
+    md = ui.words.md_escape
+    swaps = ", ".join(f"{a} → {b}" for a, b in zip(p.clean_tokens, p.corrupt_tokens) if a != b) or "none"
+    st.caption(
+        f"This sentence gives **{md(run.classes[p.cls])}** {p.p_clean:.1%}; the corrupted one gives it "
+        f"{p.p_corrupt:.1%}. Each cell: the corrupted sentence run again with one piece taken from this one, and the "
+        "share of the gap in that class's log-odds it closes (1: all of it, 0: none; red: the wrong way). "
+        f"Tokens that differ: {md(swaps)}."
+    )
+    if swaps == "none":
+        st.info("The two sentences are the same to the model: there is nothing to restore.")
+        return
+    cfg = run.model.cfg
+    layers = [f"L{i + 1}" for i in range(cfg.num_layers)]
+    left, right = st.columns([2, 3])
+    heads = [f"H{h + 1}" for h in range(cfg.num_heads)]
+    with left:
+        title = ["one head's output from this sentence"]
+        ui.heatmaps.heatmaps(
+            packed.pack([p.heads], layers, title, [heads], scale="change", name=f"patch-heads-{name}"),
+            key="patch_heads",
+        )
+    with right:
+        cols = [style.axis_labels(p.clean_tokens)]
+        title = ["the residual stream into the layer, at one position"]
+        ui.heatmaps.heatmaps(
+            packed.pack([p.residual], layers, title, cols, scale="change", name=f"patch-residual-{name}"),
+            key="patch_residual",
+        )
+    st.caption(
+        "A head patched alone shows what that head carries of the difference; heads that share the work each show "
+        "part of it. The residual grid follows the changed word's information from its own position (first "
+        "layer) to the positions the prediction reads (last layer)."
     )

@@ -188,3 +188,20 @@ def test_token_attributions_are_shown_on_request_and_match_the_analysis():
     _, (ig,) = canvas(at, "ig")
     assert np.allclose(ig[0], want.ig, atol=1e-5) and abs(ig.sum() - (want.logit - want.baseline_logit)) < 0.01
     assert any("within 1%" in c.value for c in at.caption)
+
+
+def test_patching_from_another_sentence_is_shown_and_a_length_mismatch_explained():
+    from attention.analysis.patching import patch
+    from attention.training.checkpoints import MODELS_DIR, load_run
+
+    at = app(text="the food was good", patch="on", corrupt="the food was bad").run()  # as a shared link
+    assert not at.exception
+    run = load_run(MODELS_DIR / "tweets-4h")
+    want = patch(run.model, run.tokenizer, "the food was good", "the food was bad")
+    _, (heads,) = canvas(at, "patch_heads")
+    header, (residual,) = canvas(at, "patch_residual")
+    assert np.allclose(heads, want.heads, atol=1e-6) and np.allclose(residual, want.residual, atol=1e-6)
+    assert header["cols"][0] == ["0:the", "1:food", "2:was", "3:good"] and abs(residual[0, 3] - 1) < 1e-6
+    assert any("good → bad" in c.value for c in at.caption)
+    at.text_input(key="corrupt").set_value("the food was not good").run()
+    assert not at.exception and any("has 4 tokens and the corrupted one 5" in w.value for w in at.warning)
