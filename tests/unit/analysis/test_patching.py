@@ -1,14 +1,22 @@
 """attention.analysis.patching: patched runs against their definitions (all of a layer's input from the clean run
 is the clean run; a piece equal in both runs restores nothing), batched against one patch at a time."""
 
+import random
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
+from attention.analysis.heads import collect_weights, position_hits, validation_of
 from attention.analysis.patching import Run, head_columns, log_odds, patch
 from attention.analysis.sentence import Masks, resolve
 from attention.core.model import AttentionClassifier, ModelConfig
 from attention.core.tokenizer import Tokenizer
+from attention.data.synthetic import MARKER, make_example, query_key_pairs
+from attention.training.checkpoints import load_run
+
+ROOT = Path(__file__).resolve().parents[3]
 
 TOK = Tokenizer.build(["the cat sat on the mat", "a dog ran", "the dog sat"], min_freq=1)
 CLEAN, CORRUPT = "the cat sat on the mat", "the cat sat on the dog"
@@ -64,3 +72,48 @@ def test_sentences_of_different_lengths_are_refused_and_equal_ones_restore_nothi
         patch(small(), TOK, CLEAN, "a dog ran")
     same = patch(small(), TOK, CLEAN, CLEAN)
     assert same.p_clean == same.p_corrupt and not same.heads.any() and not same.residual.any()
+
+
+def flipped_pairs(n, seed=1):
+    """n synthetic sentences, each with two corrupted copies: the number left of "vs" changed so that the label
+    flips, and the one right of it: [(side, clean, corrupt)], side 0 = left, 1 = right."""
+    rng, out = random.Random(seed), []
+    for _ in range(n):
+        text, label = make_example(rng)
+        words = text.split()
+        i = words.index(MARKER)
+        a, b = int(words[i - 1]), int(words[i + 1])
+        for side in (0, 1):
+            # left changed: pick one on the other side of b than a; right changed: on the other side of a than b
+            other, mine = (b, a) if side == 0 else (a, b)
+            flips = [n for n in range(1, 10) if n != other and (n > other) != (mine > other)]
+            if not flips:  # the other number is 1 or 9: no digit beats it the other way
+                continue
+            changed = list(words)
+            changed[i - 1 if side == 0 else i + 1] = str(rng.choice(flips))
+            out.append((side, text, " ".join(changed)))
+    return out
+
+
+@pytest.mark.parametrize("name", ["synthetic-2h", "synthetic-4h", "synthetic-8h"])
+def test_on_the_synthetic_task_the_heads_that_find_a_number_are_the_ones_whose_patching_restores_it(name):
+    """The Heads lab's table (how often a head's strongest attention from "vs" lands on the left or right number)
+    against patching: changing one number, the heads the lab says read that side carry the change back."""
+    run = load_run(ROOT / "models" / name)
+    data, _ = validation_of(run, 500)
+    samples = collect_weights(run.model, data, 500)
+    itos = run.tokenizer.itos
+    targets = [query_key_pairs([itos[i] for i in ids.tolist()]) for ids in data.ids[: len(samples)]]
+    hits = position_hits(samples, targets, 0).T  # (2, H): left, right
+    restored = [[], []]
+    for side, clean, corrupt in flipped_pairs(40):
+        p = patch(run.model, run.tokenizer, clean, corrupt)
+        if p.p_clean - p.p_corrupt > 0.5:  # the change flipped the model's answer: something to restore
+            restored[side].append(p.heads[0])
+    restored = np.array([np.mean(r, 0) for r in restored])  # (2, H)
+    for side in (0, 1):
+        finders, others = hits[side] >= 0.3, hits[side] < 0.05
+        assert finders.any() and others.any()
+        assert restored[side, finders].max() > 0.5  # a head that finds the changed number brings most of it back
+        assert restored[side, others].max() < 0.15  # a head that never looks there brings back next to nothing
+    assert np.corrcoef(hits.ravel(), restored.ravel())[0, 1] > 0.8
