@@ -165,3 +165,5 @@ if run.meta.get("dataset") == "synthetic":
         pd.DataFrame({"head": names, "→ left number": hits[:, 0].round(3), "→ right number": hits[:, 1].round(3)}),
         hide_index=True,
     )
+
+ui.head_map.head_map(name, run, rep)

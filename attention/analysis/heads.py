@@ -11,6 +11,8 @@ from attention.core.model import head_name, head_names
 from attention.data.batching import Encoded, batches_by_length
 from attention.data.synthetic import query_key_pairs
 
+TOP = 5  # a head's texts shown where it matters most
+
 
 @dataclass
 class Scores:
@@ -19,6 +21,7 @@ class Scores:
     loss: float
     accuracy: float
     preds: np.ndarray  # (N,)
+    p_of: np.ndarray | None = None  # (N,) each text's probability of the class asked for (score's `of`)
 
 
 @torch.inference_mode()
@@ -35,14 +38,15 @@ def layer_inputs(model, data: Encoded, batch_size=256):
 
 
 @torch.inference_mode()
-def score(model, data: Encoded, head_mask=None, prefix=None) -> Scores:
+def score(model, data: Encoded, head_mask=None, prefix=None, of=None) -> Scores:
     """Evaluate with some heads removed. head_mask (L, H): 1 keep, 0 remove. prefix: layer_inputs(model, data),
-    computed once for many masks. Unpadded: batch size changes nothing."""
+    computed once for many masks. of: (N,) a class per text, whose probabilities Scores.p_of then holds.
+    Unpadded: batch size changes nothing."""
     cfg = model.cfg
     prefix = prefix or layer_inputs(model, data)
     keep = torch.ones(cfg.num_layers, cfg.num_heads) if head_mask is None else head_mask
     start = next((i for i in range(cfg.num_layers) if (keep[i] == 0).any()), cfg.num_layers)
-    total, preds = 0.0, torch.empty(len(data), dtype=torch.long)
+    total, preds, p_of = 0.0, torch.empty(len(data), dtype=torch.long), torch.zeros(len(data), dtype=torch.float64)
     for idx, y, xs in prefix:
         x = xs[start]
         for i in range(start, cfg.num_layers):
@@ -50,25 +54,31 @@ def score(model, data: Encoded, head_mask=None, prefix=None) -> Scores:
         logits = model.head(x.mean(1))  # the models' pooling: the mean over tokens, none of them <pad>
         total += F.cross_entropy(logits, y, reduction="sum").item()
         preds[idx] = logits.argmax(-1)
+        if of is not None:
+            p_of[idx] = logits.double().softmax(-1).gather(1, torch.as_tensor(of)[idx, None])[:, 0]
     p = preds.numpy()
-    return Scores(total / len(data), float((p == data.labels.numpy()).mean()), p)
+    return Scores(total / len(data), float((p == data.labels.numpy()).mean()), p, None if of is None else p_of.numpy())
 
 
 def ablation(model, data: Encoded, prefix=None):
     """Remove each head alone. Returns (full Scores, rows sorted by importance: most harmful removal first).
 
-    Each row: layer, head (0-based), d_acc and d_loss (removed minus full), flipped (indices whose prediction changed).
+    Each row: layer, head (0-based), d_acc and d_loss (removed minus full), flipped (indices whose prediction
+    changed), contribution (the mean over texts of the probability the full model's prediction loses with the head
+    removed) and top (the TOP texts where it loses the most, largest first).
     """
     L, H = model.cfg.num_layers, model.cfg.num_heads
     prefix = prefix or layer_inputs(model, data)
     full = score(model, data, prefix=prefix)
+    full = score(model, data, prefix=prefix, of=full.preds)
     rows = []
     for layer in range(L):
         for head in range(H):
             mask = torch.ones(L, H)
             mask[layer, head] = 0
-            s = score(model, data, mask, prefix)
+            s = score(model, data, mask, prefix, of=full.preds)
             flipped = np.flatnonzero(s.preds != full.preds)
+            lost = full.p_of - s.p_of
             rows.append(
                 dict(
                     name=head_name(layer, head),
@@ -77,6 +87,8 @@ def ablation(model, data: Encoded, prefix=None):
                     d_acc=s.accuracy - full.accuracy,
                     d_loss=s.loss - full.loss,
                     flipped=flipped,
+                    contribution=float(lost.mean()),
+                    top=np.argsort(-lost, kind="stable")[:TOP],
                 )
             )
     rows.sort(key=lambda r: (-r["d_loss"], r["d_acc"]))

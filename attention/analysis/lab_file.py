@@ -34,9 +34,10 @@ def load(run_path):
         saved = json.loads((Path(run_path) / NAME).read_text(encoding="utf-8"))
         if saved.pop("weights") != weights_hash(run_path):
             return None
-        saved["full"] = Scores(saved["full"]["loss"], saved["full"]["accuracy"], np.array(saved["full"]["preds"]))
+        full = saved["full"]
+        saved["full"] = Scores(full["loss"], full["accuracy"], np.array(full["preds"]), np.array(full["p_of"]))
         for r in saved["rows"]:
-            r["flipped"] = np.array(r["flipped"], dtype=np.int64)
+            r["flipped"], r["top"] = np.array(r["flipped"], dtype=np.int64), np.array(r["top"], dtype=np.int64)
         saved["curve"] = [tuple(p) for p in saved["curve"]]
         saved["diagnostics"] = [{k: np.array(v) for k, v in d.items()} for d in saved["diagnostics"]]
         saved["similarity"] = [np.array(m) for m in saved["similarity"]]

@@ -1,7 +1,8 @@
-"""Does multi-head beat single-head? Train 1/2/4/8 heads on the same data, steps and seeds, and compare.
+"""Does multi-head beat single-head? Train 1/2/4/8 heads on the same data, budget and seeds, and compare.
 
     python -m attention.training.experiment --dataset tweets       # writes models/experiments/tweets.json
     python -m attention.training.experiment --dataset synthetic
+    python -m attention.training.experiment --dataset synthetic --more-seeds 5   # seeds 5-9 added to the saved ones
 
 Every variant trains on the same budget (BUDGETS): on the tweets a fixed number of epochs (the same steps); on
 the synthetic task until its validation loss has not improved for 10 epochs, at most 200, because its loss creeps
@@ -19,7 +20,15 @@ import torch
 
 from attention.data.registry import load_dataset
 from attention.training.checkpoints import write_atomic
-from attention.training.experiment_report import EXPERIMENTS_DIR, SETTLED, report, summary, unsettled, verdicts
+from attention.training.experiment_report import (
+    EXPERIMENTS_DIR,
+    SETTLED,
+    load,
+    report,
+    summary,
+    unsettled,
+    verdicts,
+)
 from attention.training.loop import TrainConfig, build_model, final_reports, fit, prepare
 from attention.training.recipes import model_for
 
@@ -84,18 +93,24 @@ def main(argv=None):
     p.add_argument("--report", action="store_true", help="print the saved experiments as markdown and exit")
     p.add_argument("--dataset", default="tweets", choices=list(BUDGETS))
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--more-seeds", type=int, default=0, help="add this many seeds to the saved experiment")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadier on a busy 2-core machine)")
     a = p.parse_args(argv)
     if a.report:
         print(report())
         return
     torch.set_num_threads(a.threads)
-    cfg = BUDGETS[a.dataset]
+    cfg, rows, seeds = BUDGETS[a.dataset], [], range(a.seeds)
+    if a.more_seeds:  # the next seeds on the saved experiment's own budget, added to its runs
+        saved = load(a.dataset)
+        cfg, rows = TrainConfig(**saved["train"]), saved["rows"]
+        first = max(r["seed"] for r in rows) + 1
+        seeds = range(first, first + a.more_seeds)
     t0 = time.perf_counter()
     done = lambda r, i, n: print(
         f"[{i}/{n}] {r['heads']} heads, seed {r['seed']}: test acc {r['test_acc']:.4f}", flush=True
     )
-    rows = head_experiment(a.dataset, seeds=tuple(range(a.seeds)), cfg=cfg, on_result=done)
+    rows = rows + head_experiment(a.dataset, seeds=tuple(seeds), cfg=cfg, on_result=done)
     print(f"saved {save(a.dataset, rows, cfg)} after {time.perf_counter() - t0:.0f} s")
     for s in summary(rows):
         print(

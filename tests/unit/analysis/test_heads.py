@@ -1,6 +1,7 @@
 """Head analysis on hand-made attention tensors and tiny models: known entropy, positions, verdicts."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -175,3 +176,18 @@ def test_a_pruning_curve_of_many_heads_removes_them_in_groups():
     _, rows = ablation(m, data)
     curve = pruning_curve(m, data, rows, points=12)
     assert [k for k, _ in curve] == list(range(24, -1, -2))  # 24 heads, 2 at a time
+
+
+def test_a_heads_mean_contribution_and_top_texts_agree_with_its_contribution_sentence_by_sentence():
+    """ablation's per-head contribution over the texts against attention.analysis.contribution, one text at a
+    time through the model's own forward pass (the Explore view of the same number)."""
+    from attention.analysis.contribution import head_contributions
+
+    m, data = tiny_model_and_data()
+    _, rows = ablation(m, data)
+    tok = SimpleNamespace(pad_id=0, pad_token="<pad>", encode=lambda text, max_len: SimpleNamespace(ids=text))
+    per_text = np.stack([head_contributions(m, tok, ids.tolist()).d_prob for ids in data.ids])  # (N, L, H)
+    for r in rows:
+        lost = per_text[:, r["layer"], r["head"]]
+        assert r["contribution"] == pytest.approx(lost.mean(), abs=1e-6)
+        assert np.allclose(lost[r["top"]], np.sort(lost)[::-1][:5], atol=1e-9)

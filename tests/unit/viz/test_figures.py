@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from attention.viz import bar_charts, labelled, line_charts, style
+from attention.viz import bar_charts, labelled, line_charts, scatter, style
 
 SENTENCE = "the flight was late and the crew was very rude to us so we will never fly with them again".split()
 
@@ -62,6 +62,18 @@ def test_confusion_counts_and_normalized():
     assert list(norm.data[0].text[1]) == ["10%", "90%"]
 
 
+def test_scatter_has_a_trace_per_group_and_each_point_knows_its_index():
+    fig = scatter.points(
+        [0.1, 0.5, 0.9], [2.0, 1.0, 3.0], ["L1H1", "L1H2", "L2H1"], ["self", "broad", "self"], "x", "y"
+    )
+    traces = fig.to_dict()["data"]
+    assert [t["name"] for t in traces] == ["self", "broad"]
+    assert list(traces[0]["customdata"]) == [0, 2] and list(traces[0]["x"]) == [0.1, 0.9]
+    assert list(traces[1]["text"]) == ["L1H2"] and traces[1]["mode"] == "markers+text"
+    many = scatter.points(list(range(72)), list(range(72)), [f"h{i}" for i in range(72)], ["a"] * 72, "x", "y")
+    assert many.to_dict()["data"][0]["mode"] == "markers"  # 72 names beside their points would be a blur
+
+
 def test_curves():
     hist = dict(
         steps=[1.0, 0.8, 0.7, 0.6],
@@ -88,6 +100,15 @@ def every_builder():
     seeds = [dict(heads=h, curve=[0.5, 0.6 + s / 10]) for h in (1, 4) for s in range(2)]
     return dict(
         bars=bar_charts.bars(["head 1", "head 2"], [0.1, -0.2], "accuracy lost"),
+        bars_with_text=bar_charts.bars(["L1H1", "L1H2"], [3.0, -1.0], "probability lost", text=["+3%", "-1%"]),
+        scatter=scatter.points(
+            [0.1, 0.5, 0.9],
+            [2.0, 1.0, 3.0],
+            ["L1H1", "L1H2", "L2H1"],
+            ["self", "broad", "self"],
+            "entropy",
+            "contribution",
+        ),  # fmt: skip
         confusion=labelled.confusion([[3, 1], [0, 4]], ["neg", "pos"]),
         many_classes=labelled.confusion(np.eye(25, dtype=int) + 1, [f"c{i}" for i in range(25)]),
         matrix=labelled.matrix(np.eye(3), ["h1", "h2", "h3"]),
