@@ -58,28 +58,25 @@ def token_shares(matrix, real):
     return row / total if total > 0 else np.zeros_like(row)
 
 
-def token_embedding(model):
-    """The lookup table of token embeddings (before positions): the layer integrated gradients starts from."""
-    return model.encoder.word if hasattr(model, "encoder") else model.embed
-
-
 def attribute(model, tokenizer, text: str, masks: Masks | None = None) -> Attribution:
-    """The three attributions of one sentence with the person's masks; ValueError for no tokens."""
+    """The three attributions of one sentence with the person's masks; ValueError for no tokens.
+
+    No hooks on the model: it is shared by every visitor's session, and a hook would reach their passes too.
+    """
     masks = resolve(masks or Masks(), model.cfg)
     enc, _, ids, kpm, attn, head_mask = encode(model, tokenizer, text, masks)
     is_pad = ids == tokenizer.pad_id  # the real input's padding: the pooling stays fixed along the IG path
-    forward = lambda x, need: parts.classify(model, x, masks, kpm, attn, head_mask, is_pad, need)
-    # a frozen encoder (MiniLM) builds no graph from integer ids: its embeddings are made to require a gradient
-    hook = token_embedding(model).register_forward_hook(lambda m, i, out: out.detach().requires_grad_(True))
-    try:
-        with torch.enable_grad():
-            logits, weights = forward(ids, True)
-            cls = int(logits[0].argmax())
-            grads = torch.autograd.grad(logits[0, cls], weights)  # no parameter's .grad is touched
-    finally:
-        hook.remove()
+    run = lambda first, need: parts.layers(model, first, masks, kpm, attn, head_mask, need_weights=need)
+    with torch.enable_grad():
+        first = parts.embed(model, ids, masks).detach().requires_grad_(True)  # a graph even for a frozen encoder
+        x, weights = run(first, True)
+        logits = parts.readout(model, x, is_pad)
+        cls = int(logits[0].argmax())
+        grads = torch.autograd.grad(logits[0, cls], weights)  # no parameter's .grad is touched
     plain, real = [w[0].detach().numpy() for w in weights], ~is_pad[0].numpy()
-    ig, error, steps = integrated_gradients(model, ids, baseline_ids(enc, ids, tokenizer), forward, cls)
+    from_embeddings = lambda e: parts.readout(model, run(parts.positioned(model, e, masks), False)[0], is_pad)
+    base = baseline_ids(enc, ids, tokenizer)
+    ig, error, steps = integrated_gradients(from_embeddings, model.embed(ids), model.embed(base), cls, model.cfg)
     logit = logits[0, cls].item()
     return Attribution(
         cls=cls,
@@ -105,18 +102,17 @@ def baseline_ids(enc, ids, tokenizer):
     return base
 
 
-def integrated_gradients(model, ids, base, forward, cls):
-    """Captum's LayerIntegratedGradients on the token embeddings, with more steps until completeness holds:
-    ((T,) attributions in logits, sum - (f(x) - f(baseline)), steps)."""
-    from captum.attr import LayerIntegratedGradients  # Captum imports matplotlib: only when asked for
+def integrated_gradients(forward, embedded, baseline, cls, cfg):
+    """Captum's IntegratedGradients on the token embeddings (1, T, D), from the baseline's, with more steps until
+    completeness holds: ((T,) attributions in logits, sum - (f(input) - f(baseline)), steps)."""
+    from captum.attr import IntegratedGradients  # Captum imports matplotlib: only when asked for
 
-    H, T = model.cfg.num_heads, ids.size(1)
-    lig = LayerIntegratedGradients(lambda x: forward(x, False)[0], token_embedding(model))
-    batch = max(1, (1 << 24) // (H * T * T))  # examples at once: one layer's scores within 64 MB
+    T = embedded.size(1)
+    batch = max(1, (1 << 24) // (cfg.num_heads * T * T))  # examples at once: one layer's scores within 64 MB
     for steps in IG_STEPS:
         with torch.enable_grad():
-            attr, delta = lig.attribute(
-                ids, base, target=cls, n_steps=steps, internal_batch_size=batch, return_convergence_delta=True
+            attr, delta = IntegratedGradients(forward).attribute(
+                embedded, baseline, target=cls, n_steps=steps, internal_batch_size=batch, return_convergence_delta=True
             )
         total = attr.sum().item()
         if abs(delta.item()) <= IG_TOLERANCE * abs(total - delta.item()):

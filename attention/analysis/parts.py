@@ -9,6 +9,11 @@ def embed(model, ids, masks):
     return model.drop(model.embed_tokens(ids, masks.positional))
 
 
+def positioned(model, e, masks):
+    """The first layer's input from token embeddings e (B, T, D), as embed gives it from their ids."""
+    return model.drop(model.add_positions(e, masks.positional))
+
+
 def layers(model, x, masks, kpm, attn, head_mask, start=0, stop=None, need_weights=False):
     """Layers start..stop (the last by default) on x (B, T, D): (output, their weights (B, H, T, T) or []).
     kpm (1, T) or None; head_mask (L, H) or per example (B, L, H)."""
@@ -24,9 +29,3 @@ def readout(model, x, is_pad):
     """The classifier on the last layer's output: mean over the tokens that are not padding, then the head.
     is_pad (1, T) from the real input, so an analysis that changes the embeddings keeps the same pooling."""
     return model.head(model.pool(x, is_pad.expand(len(x), -1)))
-
-
-def classify(model, ids, masks, kpm, attn, head_mask, is_pad, need_weights=False):
-    """The whole forward pass with the pooling fixed by is_pad: (logits (B, C), weights per layer or [])."""
-    x, weights = layers(model, embed(model, ids, masks), masks, kpm, attn, head_mask, need_weights=need_weights)
-    return readout(model, x, is_pad), weights

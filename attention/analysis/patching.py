@@ -14,6 +14,7 @@ import torch
 
 from attention.analysis import parts
 from attention.analysis.sentence import Masks, encode, resolve
+from attention.core.mha import attention, merge_masks
 
 CELLS_PER_CHUNK = 1 << 24  # attention scores held at once, as in contribution.py
 
@@ -33,54 +34,47 @@ class Patching:
 
 
 class Run:
-    """One sentence through the model, keeping each layer's input (1, T, D) and its concatenated heads (1, T, D)."""
+    """One sentence through the model, keeping each layer's input (1, T, D) and its concatenated heads (1, T, D).
+
+    No hooks on the model (it is shared by every visitor's session): a layer runs from its parts, as its
+    EncoderBlock does (tests/unit/analysis/test_patching.py checks it against the model's own forward pass).
+    """
 
     def __init__(self, model, tokenizer, text, masks):
         self.model, self.masks = model, masks
         self.enc, _, self.ids, self.kpm, self.attn, self.head_mask = encode(model, tokenizer, text, masks)
         self.is_pad = self.ids == tokenizer.pad_id
         self.inputs, self.heads = [parts.embed(model, self.ids, masks)], []
-        for i in range(model.cfg.num_layers):
-            with taking(model.blocks[i].attn.out_proj, self.heads.append):
-                self.inputs.append(self.layers(self.inputs[-1], i, i + 1))
+        for i in range(model.cfg.num_layers):  # the model's own layers; the heads recomputed to patch from
+            self.heads.append(self.concat_heads(self.inputs[-1], i))
+            self.inputs.append(
+                parts.layers(model, self.inputs[-1], masks, self.kpm, self.attn, self.head_mask, i, i + 1)[0]
+            )
         self.logits = parts.readout(model, self.inputs[-1], self.is_pad)
 
-    def layers(self, x, start, stop=None):
-        return parts.layers(self.model, x, self.masks, self.kpm, self.attn, self.head_mask, start, stop)[0]
+    def concat_heads(self, x, layer):
+        """(B, T, D): layer's heads' outputs side by side, before the output projection (switched-off heads 0)."""
+        mha, (B, T, D) = self.model.blocks[layer].attn, x.shape
+        q, k, v = (mha.split_heads(proj(x)) for proj in (mha.q_proj, mha.k_proj, mha.v_proj))
+        pad = None if self.kpm is None else self.kpm.expand(B, -1)
+        mask = merge_masks((B, mha.num_heads, T, T), pad, self.attn, self.masks.causal, x.device)
+        out = attention(q, k, v, mask)[0] * self.head_mask[layer].view(1, -1, 1, 1)
+        return out.transpose(1, 2).reshape(B, T, D)
+
+    def finish_layer(self, x, layer, heads):
+        """The rest of layer's block from its input and concatenated heads: projection, add & norm, feed-forward."""
+        block = self.model.blocks[layer]
+        x = block.norm1(x + block.drop(block.attn.out_proj(heads)))
+        return x if block.ff is None else block.norm2(x + block.drop(block.ff(x)))
 
     def patched(self, x, start, columns=None, clean=None):
         """Logits (B, C) of layers start.. on x (B, T, D), with `columns` (B, D) of layer start's concatenated
         heads taken from `clean` (a Run), if given."""
         if columns is not None:
-            with replacing(self.model.blocks[start].attn.out_proj, columns, clean.heads[start]):
-                x = self.layers(x, start, start + 1)
-            start += 1
-        return parts.readout(self.model, self.layers(x, start), self.is_pad)
-
-
-class taking:
-    """Within the block: hand each input of `linear` to keep(input)."""
-
-    def __init__(self, linear, keep):
-        self.linear, self.keep = linear, keep
-
-    def __enter__(self):
-        self.handle = self.linear.register_forward_pre_hook(lambda m, args: self.keep(args[0].detach()))
-
-    def __exit__(self, *exc):
-        self.handle.remove()
-
-
-class replacing(taking):
-    """Within the block: `linear`'s input has the chosen columns (B, D) taken from `clean` (1, T, D)."""
-
-    def __init__(self, linear, columns, clean):
-        super().__init__(linear, None)
-        self.columns, self.clean = columns[:, None, :], clean
-
-    def __enter__(self):
-        hook = lambda m, args: (torch.where(self.columns, self.clean, args[0]),)
-        self.handle = self.linear.register_forward_pre_hook(hook)
+            heads = torch.where(columns[:, None, :], clean.heads[start], self.concat_heads(x, start))
+            x, start = self.finish_layer(x, start, heads), start + 1
+        x = parts.layers(self.model, x, self.masks, self.kpm, self.attn, self.head_mask, start)[0]
+        return parts.readout(self.model, x, self.is_pad)
 
 
 def head_columns(heads, num_heads, d_model):

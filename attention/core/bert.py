@@ -52,8 +52,11 @@ class BertEncoder(nn.Module):
 
     def embed_tokens(self, ids, positional=True):
         """The first layer's input: LayerNorm(embedding + position), or without the position."""
-        x = self.embed(ids)
-        return self.norm(x + self.pos.weight[: ids.size(1)] if positional else x)
+        return self.add_positions(self.embed(ids), positional)
+
+    def add_positions(self, x, positional=True):
+        """Embeddings (B, T, D) -> the first layer's input: LayerNorm(x + position), or LayerNorm(x)."""
+        return self.norm(x + self.pos.weight[: x.size(1)] if positional else x)
 
     def forward(
         self,
@@ -116,6 +119,7 @@ class BertClassifier(nn.Module):
     pos = property(lambda self: self.encoder.pos)
     embed = property(lambda self: self.encoder.embed)
     embed_tokens = property(lambda self: self.encoder.embed_tokens)
+    add_positions = property(lambda self: self.encoder.add_positions)
     drop = staticmethod(lambda x: x)  # no dropout: the encoder is never trained here
     pool = staticmethod(AttentionClassifier.pool)
 

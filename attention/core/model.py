@@ -118,10 +118,13 @@ class AttentionClassifier(nn.Module):
 
     def embed_tokens(self, ids, positional=True):
         """ids (B, T) -> token embeddings plus positions, (B, T, D); N(0, 1) embeddings need no sqrt(D) scale."""
-        T = ids.size(1)
+        return self.add_positions(self.embed(ids), positional)
+
+    def add_positions(self, x, positional=True):
+        """Token embeddings (B, T, D) -> the first layer's input: plus positions (unless positional is False)."""
+        T = x.size(1)
         if T > self.cfg.max_len:
             raise ValueError(f"input has {T} tokens; this model takes at most {self.cfg.max_len}")
-        x = self.embed(ids)
         if positional and self.cfg.positional == "learned":
             x = x + self.pos.weight[:T]
         elif positional and self.cfg.positional == "sinusoidal":

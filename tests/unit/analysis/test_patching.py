@@ -40,9 +40,24 @@ def test_the_clean_input_at_any_layer_gives_the_clean_output_and_no_patch_the_co
     for layer in range(3):
         assert torch.equal(bad.patched(good.inputs[layer], layer), good.logits)  # the residual at every position
         none = torch.zeros(1, 16, dtype=torch.bool)
-        assert torch.equal(bad.patched(bad.inputs[layer], layer, none, good), bad.logits)  # nothing patched
+        nothing = bad.patched(bad.inputs[layer], layer, none, good)  # the layer from its parts: float32's rounding
+        assert torch.allclose(nothing, bad.logits, atol=1e-6)
         every = torch.ones(1, 16, dtype=torch.bool)  # every head of the last layers from the clean run, and its input
         assert torch.allclose(bad.patched(good.inputs[layer], layer, every, good), good.logits, atol=1e-6)
+
+
+@torch.inference_mode()
+@pytest.mark.parametrize("masks", [Masks(), Masks(pad_to=8, pad_mask=True, causal=True, removed_heads=((1, 2),))])
+def test_a_layer_from_its_parts_is_the_models_own_layer(masks):
+    model = small()
+    masks = resolve(masks, model.cfg)
+    r = Run(model, TOK, CLEAN, masks)
+    for layer in range(3):
+        x = r.inputs[layer]
+        mine = r.finish_layer(x, layer, r.concat_heads(x, layer))
+        pad = r.kpm
+        theirs = model.blocks[layer](x, pad, r.attn, masks.causal, False, r.head_mask[layer])[0]
+        assert torch.allclose(mine, theirs, atol=1e-5) and torch.equal(r.inputs[layer + 1], theirs)
 
 
 @torch.inference_mode()
