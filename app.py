@@ -11,6 +11,7 @@ pages = {
         st.Page("pages/explore.py", title="Explore", icon=":material/visibility:", default=True),
         st.Page("pages/inside.py", title="Inside a head", icon=":material/functions:"),
         st.Page("pages/heads.py", title="Heads lab", icon=":material/science:"),
+        st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
     ],
     "Train": [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),

@@ -16,7 +16,7 @@ ui.frame.ensure_router()
 st.title("Heads lab")
 st.caption(
     "Do more attention heads make a better model, and what does each head do? First, the same model trained with "
-    "1, 2, 4 and 8 heads on the same data, steps and seeds, compared. Then the model in the sidebar taken apart "
+    "1, 2, 4 and 8 heads on the same data, budget and seeds, compared. Then the model in the sidebar taken apart "
     "head by head: remove one, prune several, see which sentences change and where each head looks."
 )
 ui.links.show_notices()

@@ -10,7 +10,13 @@ from playwright.sync_api import expect
 
 from tools.browser import start_server
 
-LINKS = ["/heads?model=synthetic-4h", "/inside?model=tweets-2h&text=late+again", "/train", "/?model=tweets-8h"]
+LINKS = [
+    "/heads?model=synthetic-4h",
+    "/inside?model=tweets-2h&text=late+again",
+    "/train",
+    "/?model=tweets-8h",
+    "/learn",
+]
 
 
 @pytest.mark.parametrize("link", LINKS)

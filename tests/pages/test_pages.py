@@ -74,7 +74,7 @@ def test_link_notices_say_what_was_expected_in_plain_words():
     assert "invalid literal" not in notes
 
 
-@pytest.mark.parametrize("page", ["pages/heads.py", "pages/train.py", "pages/inside.py"])
+@pytest.mark.parametrize("page", ["pages/heads.py", "pages/train.py", "pages/inside.py", "pages/learn.py"])
 def test_a_bad_model_in_a_link_is_reported_on_the_page_it_opens(page):
     at = app(model="nope")
     at.switch_page(page).run()
@@ -205,3 +205,22 @@ def test_patching_from_another_sentence_is_shown_and_a_length_mismatch_explained
     assert any("good → bad" in c.value for c in at.caption)
     at.text_input(key="corrupt").set_value("the food was not good").run()
     assert not at.exception and any("has 4 tokens and the corrupted one 5" in w.value for w in at.warning)
+
+
+def test_the_learn_page_computes_its_numbers_for_the_sidebars_model_and_sentence():
+    from attention.analysis.sentence import Masks
+    from attention.analysis.stages import trace
+    from attention.analysis.teaching import attention_cost
+    from attention.training.checkpoints import MODELS_DIR, load_run
+
+    at = app(model="tweets-4h", text="the flight was late").switch_page("pages/learn.py").run()
+    assert not at.exception
+    cost = at.dataframe[0].value
+    assert list(cost["heads"]) == [1, 2, 4, 8] and list(cost["multiply-adds"]) == [
+        attention_cost(64, h, 4)["multiply_adds"] for h in (1, 2, 4, 8)
+    ]
+    run = load_run(MODELS_DIR / "tweets-4h")
+    t = trace(run.model, run.tokenizer, "the flight was late", Masks(), 0, 0)
+    said = " ".join(m.value for m in at.markdown)
+    assert f"variance **{t.scores.var():.2f}**" in said and f"the scaled ones **{t.scaled.var():.2f}**" in said
+    assert len(at.get("plotly_chart")) == 2
