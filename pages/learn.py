@@ -1,4 +1,5 @@
-"""Learn: the textbook's ideas about attention, with this app's numbers: why √d_k, and what heads cost."""
+"""Learn: the textbook's ideas about attention, with this app's numbers: why √d_k, what heads cost, and how
+positions are encoded."""
 
 import numpy as np
 import pandas as pd
@@ -6,17 +7,24 @@ import streamlit as st
 
 import ui
 from attention.analysis.sentence import Masks
-from attention.analysis.stages import trace
-from attention.analysis.teaching import attention_cost, layer_comparison, peak, score_rows, softmax
+from attention.analysis.stages import positions_table, trace
+from attention.analysis.teaching import (
+    attention_cost,
+    layer_comparison,
+    peak,
+    position_similarity,
+    score_rows,
+    softmax,
+)
 from attention.app.scope import EXAMPLES
-from attention.viz import bar_charts, histograms
+from attention.viz import bar_charts, histograms, line_charts, packed
 
 ui.frame.ensure_router()
 ui.links.read_url_once("learn", ui.links.parsers("text"))  # a link may name the sentence; else Explore's, or an example
 
 st.title("Learn: the ideas, live")
 st.caption(
-    "Two ideas the textbooks show with fixed numbers, here with random numbers you control and then the "
+    "Three ideas the textbooks show with fixed numbers, here with random numbers you control and then the "
     "numbers of the model in the sidebar, on the sentence from Explore."
 )
 ui.links.show_notices()
@@ -92,3 +100,28 @@ st.dataframe(
     hide_index=True,
 )
 st.caption("Self-attention connects any two tokens in one step and runs all positions at once; it pays with T².")
+
+st.header("How positions are encoded")
+table = positions_table(run.model)
+if table is None:
+    st.markdown("This model adds no positional encoding: attention alone cannot tell word order apart.")
+else:
+    kind = "sine and cosine curves of falling frequency" if cfg.positional == "sinusoidal" else "learned in training"
+    n = min(len(table), 100)
+    st.markdown(
+        f"Each position p has a row of {cfg.d_model} numbers added to the embedding of the token standing there "
+        f"({kind}). Left: a few of those numbers (dimensions) along the first {n} positions. Right: how alike "
+        "two positions' rows are (their dot product): a sine/cosine table makes that depend on the distance alone."
+    )
+    dims = sorted({0, 1, cfg.d_model // 8, cfg.d_model // 4, cfg.d_model // 2})
+    curves = [dict(x=list(range(n)), y=table[:n, j].tolist(), name=f"dimension {j}", mode="lines") for j in dims]
+    left, right = st.columns(2)
+    left.plotly_chart(line_charts.line_chart(curves, dict(title=dict(text="position")), "value", 360, -0.3), key="pe")
+    m = min(len(table), 64)
+    sim = position_similarity(table, m).astype(np.float32)
+    ticks = [str(i) for i in range(m)]
+    with right:
+        ui.heatmaps.heatmaps(
+            packed.pack([sim], ticks, [f"positions 0–{m - 1}: dot products"], scale="value", name="positions"),
+            key="positions",
+        )

@@ -56,3 +56,9 @@ def layer_comparison(d, T, kernel=3):
             longest_path=int(np.ceil(T / kernel)),
         ),  # fmt: skip
     ]
+
+
+def position_similarity(table, n=64):
+    """(n, n) dot products of the first n positions' encodings (rows of the positional table, (max_len, D))."""
+    t = np.asarray(table[:n], dtype=np.float64)
+    return t @ t.T

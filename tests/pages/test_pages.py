@@ -223,4 +223,6 @@ def test_the_learn_page_computes_its_numbers_for_the_sidebars_model_and_sentence
     t = trace(run.model, run.tokenizer, "the flight was late", Masks(), 0, 0)
     said = " ".join(m.value for m in at.markdown)
     assert f"variance **{t.scores.var():.2f}**" in said and f"the scaled ones **{t.scaled.var():.2f}**" in said
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 3  # dot products, one row, positional curves
+    header, (sim,) = canvas(at, "positions")
+    assert sim.shape == (64, 64) and abs(sim[0, 0] - 32) < 1e-4  # sin² + cos² over 32 pairs of dimensions

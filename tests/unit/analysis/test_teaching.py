@@ -42,3 +42,14 @@ def test_layer_comparison_as_in_d2l():
     assert rows["self-attention"] == dict(layer="self-attention", operations=12 * 12 * 8, sequential=1, longest_path=1)
     assert rows["recurrent"]["operations"] == 12 * 64 and rows["recurrent"]["longest_path"] == 12
     assert rows["convolution"]["operations"] == 3 * 12 * 64 and rows["convolution"]["longest_path"] == 4
+
+
+def test_sinusoidal_positions_are_alike_by_their_distance_alone():
+    from attention.analysis.teaching import position_similarity
+    from attention.core.model import sinusoidal_table
+
+    sim = position_similarity(sinusoidal_table(128, 16).numpy(), n=40)
+    assert np.allclose(np.diag(sim), 8)  # sin² + cos² = 1 for each of the 8 pairs of dimensions
+    for offset in (1, 5, 17):  # sin a sin b + cos a cos b = cos(a - b): the same along every diagonal
+        assert np.allclose(np.diag(sim, offset), np.diag(sim, offset)[0], atol=1e-5)
+    assert sim[0, 1] > sim[0, 20]  # near positions are more alike than far ones

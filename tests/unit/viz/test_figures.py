@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from attention.viz import bar_charts, labelled, line_charts, scatter, style
+from attention.viz import bar_charts, histograms, labelled, line_charts, scatter, style
 
 SENTENCE = "the flight was late and the crew was very rude to us so we will never fly with them again".split()
 
@@ -115,6 +115,7 @@ def every_builder():
         curves=line_charts.curves(hist, 2, 6),
         seed_curves=line_charts.seed_curves(seeds),
         line=line_charts.line([8, 4, 2], [0.8, 0.7, 0.6], "heads kept", "accuracy", reverse_x=True),
+        histogram=histograms.overlaid({"raw": [0.1, -2.0, 3.0], "scaled": [0.0, 0.5, -0.5]}, "score"),
     )
 
 
