@@ -7,6 +7,7 @@ from ui import visitor
 from ui.controls import keep_shared, keep_valid
 from ui.links import read_url_once, show_notices
 from ui.models import chosen_run, model_info, model_picker
+from ui.words import GLOSSARY, md_escape
 
 
 def ensure_router():
@@ -42,7 +43,14 @@ def around_page():
     visitor.remember()
     model_picker()
     visitor.login_box()
+    glossary()
     keep_shared()
+
+
+def glossary():
+    """The terms the pages use, one sentence each, folded away in the sidebar of every page."""
+    with st.sidebar.expander("Glossary"):
+        st.markdown("\n".join(f"- **{term}**: {md_escape(text)}" for term, text in GLOSSARY.items()))
 
 
 def sentence_page(page, parsers, title, caption):

@@ -43,3 +43,24 @@ SPECIAL_TOKENS = (
     "weight to them: when a head's pattern (say, 'look at the next word') finds nothing to do, it parks its weight "
     "on a token whose value changes little, close to a no-op (Clark et al. 2019, *What does BERT look at?*)."
 )
+
+
+GLOSSARY = {  # the terms the pages use, in the order a reader meets them
+    "token": "A piece of the sentence the model reads: a word, or for MiniLM a word piece (##ing). [CLS] and [SEP] "
+    "mark the start and end; [PAD]/<pad> fills a sentence up to a length.",
+    "query, key, value": "Each token's vector is multiplied by three learned matrices. Its query asks, every "
+    "token's key answers; how well they match decides how much of that token's value it takes.",
+    "score": "A query times a key (a dot product), divided by √d_k: how well they match, before the softmax.",
+    "softmax": "Turns a row of scores into weights that are positive and add up to 1: exp(score) / sum of exp.",
+    "attention weight": "One cell of a heatmap: how much the row's token (query) takes from the column's (key).",
+    "head": "One set of query, key and value matrices. Several heads look at the sentence side by side, each "
+    "with its own weights; their outputs are joined and projected back.",
+    "d_k": "How many numbers a head's queries and keys have: d_model divided by the number of heads.",
+    "layer": "Attention (all its heads) then a small feed-forward network; the next layer reads its output.",
+    "mask": "Cells a query may not attend to: their score is set so low that the weight comes out 0. Padding "
+    "masks hide [PAD] tokens; a causal mask hides later tokens.",
+    "logit": "The model's raw score for a class, before the softmax that turns the classes' logits into probabilities.",
+    "ablation": "Switching a head off (its output set to 0) to see what the prediction or the accuracy loses.",
+    "positional encoding": "Numbers added to each token's embedding that say where it stands; without them a "
+    "word is the same wherever it is.",
+}

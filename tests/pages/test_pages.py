@@ -226,3 +226,13 @@ def test_the_learn_page_computes_its_numbers_for_the_sidebars_model_and_sentence
     assert len(at.get("plotly_chart")) == 3  # dot products, one row, positional curves
     header, (sim,) = canvas(at, "positions")
     assert sim.shape == (64, 64) and abs(sim[0, 0] - 32) < 1e-4  # sin² + cos² over 32 pairs of dimensions
+
+
+@pytest.mark.parametrize("page", ["pages/explore.py", "pages/inside.py", "pages/heads.py", "pages/learn.py"])
+def test_the_glossary_is_in_every_pages_sidebar(page):
+    at = app(model="tweets-4h").switch_page(page).run()
+    assert not at.exception
+    (folded,) = [e for e in at.sidebar.expander if e.label == "Glossary"]
+    said = folded.markdown[0].value
+    for term in ("query, key, value", "softmax", "head", "d_k", "mask", "logit", "ablation"):
+        assert f"**{term}**" in said, term
