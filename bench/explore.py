@@ -138,7 +138,7 @@ GRID_JS = (
 def enter_ms(page, run, n, shift, panels_n):
     """Enter pressed on a new sentence of n tokens -> the grid shows it and every canvas was redrawn."""
     text = sentence(n, shift=shift, run=run)
-    box = page.get_by_label("Sentence")
+    box = page.get_by_label("Sentence", exact=True)
     box.fill(text)
     second = f"1:{analyze(run.model, run.tokenizer, text).tokens[1]}"  # [CLS] is always first
     since = page.evaluate("Date.now()")

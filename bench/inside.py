@@ -65,7 +65,7 @@ def one_visit(browser, url, model, i):
     page = ctx.new_page()
     link = f"{url}/inside?{urlencode(dict(model=model, text=text(i), head=1))}"
     opened = timed(page, lambda: page.goto(link), "of head 1 (", "head 1's share")
-    box = page.get_by_label("Sentence")
+    box = page.get_by_label("Sentence", exact=True)
     box.fill("pilot " + text(i + 5))  # "pilot" is not in WORDS: its row in the embedding table shows the new sentence
     typed = timed(page, lambda: box.press("Enter"), ":pilot →", ":pilot")
     switched = timed(

@@ -57,7 +57,7 @@ async def open_explore(page, url, words, st, timeout):
 
 async def interact(page, words, st, timeout):
     """Type `words`, press Enter, wait for their grid; the latency in seconds, or None on a timeout."""
-    box = page.get_by_label("Sentence")
+    box = page.get_by_label("Sentence", exact=True)
     try:
         await box.fill(" ".join(words), timeout=timeout * 1000)
         t0 = time.perf_counter()

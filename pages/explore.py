@@ -20,6 +20,7 @@ name = ui.frame.sentence_page(
     "A row is a query token, a column a key token; each row's weights sum to 1.",
 )
 examples = EXAMPLES.get(ui.models.catalog().get(name, {}).get("dataset"), EXAMPLES["tweets"])
+ui.tour.tour(examples[0])
 
 
 @st.fragment

@@ -56,9 +56,15 @@ def home(page, server, server_runs_dir):
     return visit(page.context, server, server_runs_dir)
 
 
+# A returning visitor, who has seen the first visit's tour (ui/tour.py): its card would float over the pages the
+# other tests use. tests/browser/test_e2e_tour.py is the first visit.
+TOUR_SEEN = dict(name="attention_tour", value="done", domain="127.0.0.1", path="/")
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_cookies([TOUR_SEEN])
     pg = context.new_page()
     pg.set_default_timeout(20_000)
     yield pg

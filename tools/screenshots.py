@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,11 +48,21 @@ SHOTS = {
     "heads-lab-minilm.png": ("/heads?model=minilm-tweets", 2600),
     "explore-minilm-256.png": (f"/?model=minilm-tweets&text={quote_plus(LONGER)}", 4600),
     "explore-minilm-512.png": (f"/?model=minilm-tweets&layer=3&text={quote_plus(LETTERS)}", 6400),
+    "explore-why.png": ("/?model=minilm-tweets&text=not+bad+at+all%2C+the+crew+were+lovely&contrib=on&attrib=on", 5200),
+    "explore-patching.png": ("/?model=minilm-tweets&text=the+food+was+good&patch=on&corrupt=the+food+was+bad", 4600),
+    "heads-map.png": ("/heads?model=synthetic-4h", 4200),
+    "learn.png": ("/learn?model=minilm-tweets&text=the+flight+was+not+good+at+all", 3000),
+    "explore-tour.png": ("/", 1000),
 }
 
 
 def shoot(browser, url, out, height=1000):
-    page = browser.new_page(viewport={"width": 1400, "height": height})
+    """One page at 1400 x height px, once settled; a returning visitor's (no tour card) unless the name ends in
+    -tour.png."""
+    context = browser.new_context(viewport={"width": 1400, "height": height})
+    if not str(out).endswith("-tour.png"):
+        context.add_cookies([dict(name="attention_tour", value="done", domain=urlparse(url).hostname, path="/")])
+    page = context.new_page()
     page.goto(url)
     settled = (
         "document.querySelector(\"[data-testid='stApp'][data-test-script-state='notRunning']\")"
@@ -63,7 +73,7 @@ def shoot(browser, url, out, height=1000):
         page.wait_for_timeout(2000)  # plotly draws after the script ends
     page.wait_for_function(settled, timeout=60_000)
     page.screenshot(path=str(out))
-    page.close()
+    context.close()
 
 
 def train_with_defaults(browser, url, out):

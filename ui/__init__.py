@@ -7,6 +7,7 @@ links     the address bar as state: shared links read once, the view written bac
 controls  widget state that outlives a page, and the callbacks of shared controls
 heatmaps  attention heatmaps drawn on a canvas from packed arrays (Explore)
 explore   Explore's views of a sentence: prediction, the layer's heads, every head at a glance, across the layers
+tour      a first visit's tour of Explore, remembered in a cookie
 why       why this prediction (Explore): which heads made it, which tokens by three attribution methods
 head_map  the Heads lab's map of all heads: per-head scores, a head's top texts, groups switched off
 heads_lab  the Heads lab's verdicts on head counts, paired by seed
@@ -19,7 +20,7 @@ words     text for the page: user text escaped, what was cut, masks and head nam
 import importlib
 
 __all__ = ["controls", "explore", "frame", "heatmaps", "links", "models", "runs_view", "server", "training_view"]
-__all__ += ["head_map", "heads_lab", "visitor", "why", "words"]
+__all__ += ["head_map", "heads_lab", "tour", "visitor", "why", "words"]
 
 
 def __getattr__(name):

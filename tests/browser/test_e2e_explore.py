@@ -34,7 +34,7 @@ def test_page_opens_without_error(page, server):
 
 def test_typing_a_sentence_draws_one_heatmap_per_head(page, server):
     open_app(page, server)
-    box = page.get_by_label("Sentence")
+    box = page.get_by_label("Sentence", exact=True)
     box.fill("the flight was not good at all")
     box.press("Enter")
     g = grid(page, 5)  # 4 heads + their average
@@ -73,7 +73,7 @@ def test_shared_url_restores_the_view(page, server):
     assert g["titles"] == ["head 3"]
     assert g["x"] == ["0:my", "1:bag", "2:is", "3:lost"]
     assert all(row[1] == 0 for row in g["z0"])  # "bag" hidden as a key
-    expect(page.get_by_label("Sentence")).to_have_value("my bag is lost")
+    expect(page.get_by_label("Sentence", exact=True)).to_have_value("my bag is lost")
     expect(page.get_by_role("combobox", name="Model")).to_have_value(label("tweets-8h"))
     # the page writes the same state back into the address bar
     query = {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
@@ -88,7 +88,7 @@ def test_html_in_text_is_shown_not_run(page, server):
     assert g["x"][:4] == ["0:<", "1:script", "2:>", "3:alert"]  # the tags are words on the axes, as typed
     page.wait_for_timeout(500)
     assert dialogs == []
-    expect(page.get_by_label("Sentence")).to_have_value("<script>alert(1)</script><img src=x onerror=alert(2)>")
+    expect(page.get_by_label("Sentence", exact=True)).to_have_value("<script>alert(1)</script><img src=x onerror=alert(2)>")
 
 
 HIDDEN_OPTIONS_JS = """() => [...document.querySelectorAll('[data-testid=stButtonGroup]')].map(g => {

@@ -37,7 +37,7 @@ def test_explore_link_opens_the_stages_of_the_chosen_head(page, server):
     expect(page).to_have_url(re.compile(r"/inside\?.*head=2"))
     wait_idle(page)
     expect(page.get_by_role("heading", name="2 · Queries, keys and values of head 2 (3 × 16 each)")).to_be_visible()
-    expect(page.get_by_label("Sentence")).to_have_value("great crew thanks")
+    expect(page.get_by_label("Sentence", exact=True)).to_have_value("great crew thanks")
     weights = chart(page, "weights (3 × 3)")
     for row, want in zip(weights["z"][0], explore["z0"]):  # the same head's weights as on Explore
         assert all(abs(a - b) < 1e-5 for a, b in zip(row, want))
@@ -80,7 +80,7 @@ def test_sidebar_navigation_keeps_the_sentence_and_masks(page, server):
         sidebar.get_by_role("link", name=link).click()
         page.wait_for_url(re.compile(re.escape(server + path) + r"\?"))
         wait_idle(page)
-        expect(page.get_by_label("Sentence")).to_have_value("the dog 4 vs 8")
+        expect(page.get_by_label("Sentence", exact=True)).to_have_value("the dog 4 vs 8")
         params = parse_qs(urlparse(page.url).query)
         assert params["model"] == ["synthetic-2h"] and params["causal"] == ["on"]
         expect(sidebar).to_contain_text("synthetic · 2 heads")
