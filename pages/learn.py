@@ -40,7 +40,8 @@ st.markdown(
     "the weight on the largest score, and its gradient almost vanishes. Dividing by √d_k brings the variance "
     "back to 1, whatever d_k is."
 )
-d_k = st.select_slider("d_k", [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], value=cfg.d_model // cfg.num_heads)
+own = cfg.d_model // cfg.num_heads  # this model's, among the powers of two
+d_k = st.select_slider("d_k", sorted({1, 2, 4, 8, 16, 32, 64, 128, 256, 512, own}), value=own)
 raw, scaled = score_rows(d_k)
 left, right = st.columns(2)
 with left:
@@ -60,7 +61,11 @@ with right:
 
 st.subheader(f"The same in {run.meta.get('label', name)}")
 layer = st.segmented_control("Layer", list(range(1, cfg.num_layers + 1)), default=1, key="learn_layer") or 1
-t = trace(run.model, run.tokenizer, text, Masks(), layer - 1, 0)
+try:
+    t = trace(run.model, run.tokenizer, text, Masks(), layer - 1, 0)
+except ValueError as e:  # a sentence with no word the model reads
+    st.info(f"{e} (on Explore, then come back).")
+    st.stop()
 live = ~t.mask.astype(bool) if t.mask is not None else np.ones_like(t.scores, dtype=bool)
 unscaled = np.where(live, t.scores, -np.inf)
 st.markdown(

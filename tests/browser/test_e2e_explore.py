@@ -88,7 +88,9 @@ def test_html_in_text_is_shown_not_run(page, server):
     assert g["x"][:4] == ["0:<", "1:script", "2:>", "3:alert"]  # the tags are words on the axes, as typed
     page.wait_for_timeout(500)
     assert dialogs == []
-    expect(page.get_by_label("Sentence", exact=True)).to_have_value("<script>alert(1)</script><img src=x onerror=alert(2)>")
+    expect(page.get_by_label("Sentence", exact=True)).to_have_value(
+        "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    )
 
 
 HIDDEN_OPTIONS_JS = """() => [...document.querySelectorAll('[data-testid=stButtonGroup]')].map(g => {

@@ -236,3 +236,9 @@ def test_the_glossary_is_in_every_pages_sidebar(page):
     said = folded.markdown[0].value
     for term in ("query, key, value", "softmax", "head", "d_k", "mask", "logit", "ablation"):
         assert f"**{term}**" in said, term
+
+
+def test_the_learn_page_takes_any_d_k_and_says_when_the_sentence_has_no_words():
+    at = app(model="tweets-4h", text="\u200b\u200b").switch_page("pages/learn.py").run()
+    assert not at.exception and any("no words the model can read" in i.value for i in at.info)
+    assert at.select_slider[0].value == 16  # tweets-4h: 64 / 4
