@@ -177,6 +177,7 @@ st.table(follow_table(boxes), hide_index=True)
 cat_cols = [f"h{h + 1}·d{j}" for h in range(H) for j in range(dk)]
 cat_titles = [f"concatenated heads ({T} × {D})", f"concat·W_o + b_o ({T} × {D})"]
 chart("concat", [t.concat, t.output], rows, cat_titles, [cat_cols, dims], scale="value")
+ui.inside.what_each_head_adds(run, text, masks, t, layer)
 
 st.header("8 · Positional encoding")
 table = positions_table(run.model)

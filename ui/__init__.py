@@ -5,6 +5,7 @@ frame     what surrounds every page (app.py draws it; ensure_router when a page 
 models    which model a page shows: cached runs, the sidebar's picker and summary
 links     the address bar as state: shared links read once, the view written back
 controls  widget state that outlives a page, and the callbacks of shared controls
+inside    Inside a head beyond the one head: what each head of the layer adds
 heatmaps  attention heatmaps drawn on a canvas from packed arrays (Explore)
 explore   Explore's views of a sentence: prediction, the layer's heads, every head at a glance, across the layers
 tour      a first visit's tour of Explore, remembered in a cookie
@@ -19,7 +20,18 @@ words     text for the page: user text escaped, what was cut, masks and head nam
 
 import importlib
 
-__all__ = ["controls", "explore", "frame", "heatmaps", "links", "models", "runs_view", "server", "training_view"]
+__all__ = [
+    "controls",
+    "explore",
+    "frame",
+    "heatmaps",
+    "inside",
+    "links",
+    "models",
+    "runs_view",
+    "server",
+    "training_view",
+]
 __all__ += ["head_map", "heads_lab", "tour", "visitor", "why", "words"]
 
 

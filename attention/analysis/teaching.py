@@ -62,3 +62,10 @@ def position_similarity(table, n=64):
     """(n, n) dot products of the first n positions' encodings (rows of the positional table, (max_len, D))."""
     t = np.asarray(table[:n], dtype=np.float64)
     return t @ t.T
+
+
+def head_shares(steps):
+    """(H, T, D): what each head adds to the attention output, from a stages.trace: its output times its d_k rows
+    of W_o. The output is their sum plus b_o; a switched-off head adds zeros."""
+    H, _, d_k = steps.heads_out.shape
+    return np.stack([steps.heads_out[h] @ steps.w_o[h * d_k : (h + 1) * d_k] for h in range(H)])

@@ -133,3 +133,18 @@ def test_from_explore_the_sentence_and_masks_come_along_and_each_link_is_read():
         at.switch_page("pages/inside.py").run()
         assert at.segmented_control(key="head").value == int(head)
         assert at.text_input(key="text").value == "my bag is lost" and not at.toggle(key="causal").value
+
+
+def test_what_each_head_adds_matches_switching_it_off():
+    from attention.analysis.contribution import head_contributions
+    from attention.analysis.sentence import Masks
+    from attention.training.checkpoints import load_run
+
+    at = inside(text="great crew thanks", head="2")
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "probability lost (points)" in d.value.columns)
+    run = load_run(ROOT / "models/tweets-4h")
+    want = head_contributions(run.model, run.tokenizer, "great crew thanks", Masks())
+    assert np.allclose(table["probability lost (points)"], (100 * want.d_prob[0]).round(2))
+    assert (table["length of what it adds (mean over tokens)"] > 0).all()
+    assert any("largest difference" in c.value and "e-0" in c.value for c in at.caption)

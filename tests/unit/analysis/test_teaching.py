@@ -53,3 +53,21 @@ def test_sinusoidal_positions_are_alike_by_their_distance_alone():
     for offset in (1, 5, 17):  # sin a sin b + cos a cos b = cos(a - b): the same along every diagonal
         assert np.allclose(np.diag(sim, offset), np.diag(sim, offset)[0], atol=1e-5)
     assert sim[0, 1] > sim[0, 20]  # near positions are more alike than far ones
+
+
+def test_the_heads_shares_add_up_to_the_attention_output():
+    import torch
+
+    from attention.analysis.sentence import Masks
+    from attention.analysis.stages import trace
+    from attention.analysis.teaching import head_shares
+    from attention.core.model import AttentionClassifier, ModelConfig
+    from attention.core.tokenizer import Tokenizer
+
+    tok = Tokenizer.build(["the cat sat on the mat"], min_freq=1)
+    torch.manual_seed(0)
+    model = AttentionClassifier(ModelConfig(vocab_size=len(tok), num_classes=2, d_model=8, num_heads=2)).eval()
+    t = trace(model, tok, "the cat sat", Masks(removed_heads=((0, 1),)), 0, 0)
+    shares = head_shares(t)
+    assert shares.shape == (2, 3, 8) and np.allclose(shares.sum(0) + t.b_o, t.output, atol=1e-5)
+    assert np.allclose(shares[0], t.share, atol=1e-6) and not shares[1].any()  # head 2 is off: it adds nothing
