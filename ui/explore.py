@@ -8,10 +8,10 @@ import streamlit as st
 
 import ui
 from attention.analysis.sentence import MAX_CHARS, export_csv, export_json, panels
-from attention.analysis.views import layer_means, merge_pieces, rollout, word_groups
+from attention.analysis.views import layer_means, merge_pieces, rollout, strongest_head, word_groups
 from attention.app.results import heads_sentence, load_results
 from attention.app.scope import doubts, scope_note
-from attention.viz import packed, style
+from attention.viz import head_colours, packed, style
 
 
 def model_controls(name, run):
@@ -83,6 +83,13 @@ def heads(name, run, now, base, masks, layer, merge):
     scale, wrap = "change" if diverging else "weight", 4 if len(stack) > 1 else 1
     grid = packed.pack(stack, labels, titles, scale=scale, wrap=wrap, name=f"attention-{name}", click=len(stack) > 1)
     ui.heatmaps.heatmaps(grid, key="grid", on_click=functools.partial(enlarge_panel, cfg.num_heads))
+    if cfg.num_heads > 1 and st.toggle("All heads at once, one colour each", key="colours"):
+        head, weight = strongest_head(w if view == "weights" else now_w[layer - 1])
+        st.plotly_chart(head_colours.one_colour_per_head(head, weight, labels, cfg.num_heads), key="colour_map")
+        st.caption(
+            "Each cell in the colour of the head that attends most from its row's token to its column's, pale when "
+            "even that head gives it little: where the heads divide the sentence between them (hover for the weight)."
+        )
     if cfg.num_layers > 1:
         across_layers(now.weights, groups if merge else None, labels)
     return focus

@@ -47,3 +47,10 @@ def merge_pieces(w, groups) -> np.ndarray:
         member[g, idx] = 1
     avg = member / member.sum(1, keepdims=True)
     return (avg @ np.asarray(w, dtype=np.float64) @ member.T).astype(np.float32)
+
+
+def strongest_head(weights):
+    """(H, T, T) -> (head (T, T) int, weight (T, T)): for each query and key, the head that attends most, and its
+    weight (the Illustrated Transformer's picture of several heads at once, one colour each)."""
+    w = np.asarray(weights)
+    return w.argmax(0), w.max(0)

@@ -242,3 +242,20 @@ def test_the_learn_page_takes_any_d_k_and_says_when_the_sentence_has_no_words():
     at = app(model="tweets-4h", text="\u200b\u200b").switch_page("pages/learn.py").run()
     assert not at.exception and any("no words the model can read" in i.value for i in at.info)
     assert at.select_slider[0].value == 16  # tweets-4h: 64 / 4
+
+
+def test_all_heads_in_one_colour_each_follow_the_strongest_head():
+    import json
+
+    from attention.analysis.sentence import analyze
+    from attention.analysis.views import strongest_head
+    from attention.training.checkpoints import MODELS_DIR, load_run
+
+    at = app(model="tweets-8h", text="the animal was too tired").run()
+    at.toggle(key="colours").set_value(True).run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    run = load_run(MODELS_DIR / "tweets-8h")
+    head, weight = strongest_head(analyze(run.model, run.tokenizer, "the animal was too tired").weights[0])
+    assert np.allclose(spec["z"], (head + weight.clip(0, 0.999999)) / 8, atol=1e-6)
+    assert np.array(spec["customdata"])[0, 0] == f"head {head[0, 0] + 1}"

@@ -61,3 +61,11 @@ def test_a_long_word_merges_on_a_real_sentence():
     assert labels == ["[CLS]", "unbelievably", "rude", "staff", "[SEP]"] and len(a.tokens) > len(labels)
     merged = merge_pieces(a.weights[0], groups)
     assert merged.shape == (12, 5, 5) and np.allclose(merged.sum(-1), 1, atol=1e-5)
+
+
+def test_strongest_head_by_hand():
+    from attention.analysis.views import strongest_head
+
+    w = np.array([[[0.9, 0.1], [0.2, 0.8]], [[0.3, 0.7], [0.6, 0.4]]])  # 2 heads, 2 tokens
+    head, weight = strongest_head(w)
+    assert head.tolist() == [[0, 1], [1, 0]] and np.allclose(weight, [[0.9, 0.7], [0.6, 0.8]])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from attention.viz import bar_charts, histograms, labelled, line_charts, scatter, style
+from attention.viz import bar_charts, head_colours, histograms, labelled, line_charts, scatter, style
 
 SENTENCE = "the flight was late and the crew was very rude to us so we will never fly with them again".split()
 
@@ -74,6 +74,16 @@ def test_scatter_has_a_trace_per_group_and_each_point_knows_its_index():
     assert many.to_dict()["data"][0]["mode"] == "markers"  # 72 names beside their points would be a blur
 
 
+def test_each_head_has_its_own_band_of_the_colour_scale():
+    fig = head_colours.one_colour_per_head(
+        np.array([[0, 1], [1, 0]]), np.array([[0.9, 0.7], [0.6, 0.8]]), ["a", "b"], 2
+    )
+    z = np.array(fig.to_dict()["data"][0]["z"])
+    assert np.allclose(z, [[0.45, 0.85], [0.8, 0.4]])  # (head + weight) / heads: head 2's cells in the upper half
+    stops = head_colours.colorscale(2)
+    assert stops[0] == [0.0, "#ffffff"] and stops[2][0] == 0.5 and stops[-1] == [1.0, head_colours.COLORS[1]]
+
+
 def test_curves():
     hist = dict(
         steps=[1.0, 0.8, 0.7, 0.6],
@@ -115,6 +125,9 @@ def every_builder():
         curves=line_charts.curves(hist, 2, 6),
         seed_curves=line_charts.seed_curves(seeds),
         line=line_charts.line([8, 4, 2], [0.8, 0.7, 0.6], "heads kept", "accuracy", reverse_x=True),
+        head_colours=head_colours.one_colour_per_head(
+            np.array([[0, 1], [1, 0]]), np.array([[0.9, 0.7], [0.6, 0.8]]), ["a", "b"], 2
+        ),
         histogram=histograms.overlaid({"raw": [0.1, -2.0, 3.0], "scaled": [0.0, 0.5, -0.5]}, "score"),
     )
 
