@@ -1,6 +1,6 @@
 """Run every bench, one after another, and write bench/REPORT.md: the targets first, then each bench's tables.
 
-python bench/report.py           # all nine benches, about 30 minutes; run it alone (2 cores)
+python bench/report.py           # all eleven benches, about 40 minutes; run it alone (2 cores)
 python bench/report.py --quick   # without bench/train.py (no target), and a 20 s load phase
 
 Each bench runs as a subprocess (never two at once) with `--json` where it has targets, so the
@@ -29,6 +29,15 @@ BENCHES = [
     ("train", "bench/train.py", [], False, 1800),
     ("explore", "bench/explore.py", [], True, 900),
     ("inside", "bench/inside.py", [], True, 900),
+    ("why", "bench/why.py", [], True, 600),
+    # one explorer in Chromium while two visitors train (their live pages draw in their own browsers)
+    (
+        "load_browser",
+        "bench/load.py",
+        ["--clients", "browser", "--sessions", "1", "--think", "1.0", "--train-epochs", "60"],
+        True,
+        900,
+    ),  # fmt: skip
     ("serve", "bench/serve.py", ["--model", "minilm-tweets"], True, 900),  # sessions on the pretrained encoder
     ("train_ui", "bench/train_ui.py", [], True, 1200),
     ("load", "bench/load.py", [], True, 600),
@@ -96,6 +105,17 @@ def slowest_stop(stops):
     return max((statistics.median(r["times"]) for r in stops), default=None) if stops else None
 
 
+def busy_ratio(results):
+    """Explore's Enter -> drawn in Chromium while two visitors train, over the same with nobody training (p50)."""
+    busy = results.get("load_browser")
+    return None if busy is None else busy["p50_ms"] / busy["single_p50_ms"]
+
+
+def why(results, key):
+    """bench/why.py's figure for MiniLM at 32 tokens."""
+    return next((r[key] for r in results.get("why") or [] if (r["model"], r["tokens"]) == ("minilm-tweets", 32)), None)
+
+
 def targets(results):
     """Rows (target, goal, measured, met) from the benches' numbers; met is None when not measured."""
     explore, serve, load, ui, mem = (results.get(k) for k in ("explore", "serve", "load", "train_ui", "memory"))
@@ -143,6 +163,21 @@ def targets(results):
             "{:+.0f} MB",
         ),
         ("Stop: click -> saved, slowest model (median)", "<= 2 s", slowest_stop(results.get("stop")), 2, "{:.1f} s"),
+        ("Explore in Chromium while 2 train: p50 / idle p50", "<= 1.5x", busy_ratio(results), 1.5, "{:.2f}x"),
+        (
+            "Which heads made it: all 72 of MiniLM's, 32 tokens",
+            "<= 300 ms",
+            why(results, "batched_ms"),
+            300,
+            "{:.0f} ms",
+        ),  # fmt: skip
+        (
+            "Integrated gradients (and both rollouts), MiniLM, 32 tokens",
+            "<= 1 s",
+            why(results, "attribution_ms"),
+            1000,
+            "{:.0f} ms",
+        ),  # fmt: skip
     ]
     out = []
     for target, goal, value, limit, fmt, *detail in rows:
