@@ -31,7 +31,9 @@ ui.links.show_notices()
 name, run = ui.models.chosen_run()
 cfg = run.model.cfg
 examples = EXAMPLES.get(run.meta.get("dataset"), EXAMPLES["tweets"])
-text = st.session_state.get("text") or examples[0]
+if not (st.session_state.get("text") or "").strip():
+    st.session_state["text"] = examples[0]  # this page opens on an example; the box is Explore's, shared
+text = st.text_input("Sentence", key="text", help="The same sentence as on Explore: change it here or there.")
 
 st.header("Why divide the scores by √d_k?")
 st.markdown(
