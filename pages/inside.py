@@ -6,7 +6,7 @@ from dataclasses import replace
 import streamlit as st
 
 import ui
-from attention.analysis.sentence import MAX_CHARS, analyze
+from attention.analysis.sentence import MAX_CHARS
 from attention.analysis.stages import positions_table, token_labels, trace, worked_row
 from attention.app.stage_tables import follow_table, pipeline, worked_table
 from attention.viz import packed, style
@@ -177,7 +177,7 @@ st.table(follow_table(boxes), hide_index=True)
 cat_cols = [f"h{h + 1}·d{j}" for h in range(H) for j in range(dk)]
 cat_titles = [f"concatenated heads ({T} × {D})", f"concat·W_o + b_o ({T} × {D})"]
 chart("concat", [t.concat, t.output], rows, cat_titles, [cat_cols, dims], scale="value")
-ui.inside.what_each_head_adds(run, text, masks, t, layer)
+ui.inside.what_each_head_adds(name, run, text, masks, t, layer)
 
 st.header("8 · Positional encoding")
 table = positions_table(run.model)
@@ -194,8 +194,8 @@ else:
     pe_title = [f"positional encoding, positions 0–{n - 1} ({n} × {D})"]
     pos_rows = [str(i) for i in range(n)]
     chart("pe", [table[:n]], pos_rows, pe_title, [dims], scale="value", height=420 if n > 40 else None)
-    flip = analyze(run.model, run.tokenizer, text, replace(masks, positional=nopos))
-    both = [t.weights, flip.weights[layer - 1][head - 1]]
+    flip_probs, flip_layer = ui.inside.other_positions(name, run, text, replace(masks, positional=nopos), layer)
+    both = [t.weights, flip_layer[head - 1]]
     names = ["with positional encoding", "without"] if not nopos else ["without positional encoding", "with"]
     names = [f"{n} ({T} × {T})" for n in names]
     st.markdown(
@@ -204,8 +204,8 @@ else:
         "the same word gets the same query and key wherever it stands."
     )
     chart("pe_compare", both, rows, names, wrap=2)
-    q, other = flip.pred, "with" if nopos else "without"
-    st.caption(f"Prediction {other} positions: **{ui.words.md_escape(run.classes[q])}** ({flip.probs[q]:.0%}).")
+    q, other = int(flip_probs.argmax()), "with" if nopos else "without"
+    st.caption(f"Prediction {other} positions: **{ui.words.md_escape(run.classes[q])}** ({flip_probs[q]:.0%}).")
 
 values = dict(model=name, text=text[:MAX_CHARS], layer=layer, head=head, row=row)  # the part the model read
 values.update(nopos="on" if nopos else "off", **ui.controls.mask_link(masks))

@@ -5,16 +5,29 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from attention.analysis.contribution import head_contributions
+from attention.analysis.sentence import analyze
 from attention.analysis.teaching import head_shares
 
 
-def what_each_head_adds(run, text, masks, t, layer):
+@st.cache_data(max_entries=8, show_spinner=False)
+def _other_positions(name, mtime, text, masks, layer, _run):
+    a = analyze(_run.model, _run.tokenizer, text, masks)
+    return a.probs, a.weights[layer - 1]
+
+
+def other_positions(name, run, text, masks, layer):
+    """(probabilities, the layer's weights (H, T, T)) of the sentence run with the other choice of positions:
+    cached, so switching heads does not run it again (only the layer is kept: MiniLM's 72 heads at 512 tokens
+    would be 75 MB an entry)."""
+    return _other_positions(name, ui.models.run_mtime(name), text, masks, layer, run)
+
+
+def what_each_head_adds(name, run, text, masks, t, layer):
     """Per head of the layer: how big a vector it adds to each token (its share of the attention output), and how
     far the predicted class's logit and probability move without it. The heads write into the same stream."""
     st.subheader("What each head adds")
     shares = head_shares(t)  # (H, T, D)
-    c = head_contributions(run.model, run.tokenizer, text, masks)
+    c = ui.why.analysis("heads", name, run, text, masks)  # cached: a head switch does not recompute it
     cls = ui.words.md_escape(run.classes[c.cls])
     st.markdown(
         f"Every head adds its share (its output times its rows of W_o) to the same {shares.shape[-1]} numbers of "
