@@ -105,7 +105,8 @@ st.markdown(
 )
 qkv_titles = [f"{n} = X·W_{n.lower()} + b_{n.lower()}<br>({T} × {dk})" for n in "QKV"]
 chart("qkv", [t.q, t.k, t.v], rows, qkv_titles, [hdims] * 3, scale="value")
-with st.expander(f"This head's weights W_q, W_k, W_v ({D} × {dk}) and biases ({dk})"):
+# drawn only when asked: folded in an expander they were still sent and drawn on every head switch
+if st.toggle(f"Show this head's weights W_q, W_k, W_v ({D} × {dk}) and biases ({dk})", key="show_w"):
     w_titles = [f"W_q ({D} × {dk})", f"W_k ({D} × {dk})", f"W_v ({D} × {dk})"]
     chart("w_qkv", [t.w_q, t.w_k, t.w_v], dims, w_titles, [hdims] * 3, scale="value", height=520)
     chart("b_qkv", [[t.b_q, t.b_k, t.b_v]], ["b_q", "b_k", "b_v"], ["biases"], [hdims], scale="value")

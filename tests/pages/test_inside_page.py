@@ -148,3 +148,11 @@ def test_what_each_head_adds_matches_switching_it_off():
     assert np.allclose(table["probability lost (points)"], (100 * want.d_prob[0]).round(2))
     assert (table["length of what it adds (mean over tokens)"] > 0).all()
     assert any("largest difference" in c.value and "e-0" in c.value for c in at.caption)
+
+
+def test_the_heads_weight_matrices_are_drawn_when_asked():
+    at = inside(text="great crew thanks", head="2")
+    assert "W_q (64 × 16)" not in charts(at)
+    at.toggle(key="show_w").set_value(True).run()
+    weights = charts(at)
+    assert "W_q (64 × 16)" in weights and "biases" in weights and not at.exception
