@@ -5,7 +5,6 @@ Imported by bench/load.py, which puts the repository and bench/ on sys.path.
 
 import asyncio
 import contextlib
-import json
 import random
 import time
 from types import SimpleNamespace
@@ -15,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from wsclient import Session
 
 from attention.data.registry import DATASETS
+from attention.viz.packed import unpack
 
 
 def ws_failed(st, e):
@@ -24,12 +24,14 @@ def ws_failed(st, e):
 
 
 def grid_sent(run, words, st):
-    """Count the errors a run's messages show; True if among its charts is the grid of exactly these words."""
+    """Count the errors a run's messages show; True if among them is the grid of exactly these words (the canvas
+    view's packed message, attention/viz/packed.py, whose first panel's columns are the tokens)."""
     st.errors.update(run.errors)
-    labels = [json.dumps(f"{i}:{w}") for i, w in enumerate(words)]  # the x labels, as in the chart's JSON
-    if any(all(label in chart.spec for label in labels) for chart in run.of("plotly_chart")):
+    labels = [f"{i}:{w}" for i, w in enumerate(words)]
+    grids = [unpack(c.bytes)[0] for c in run.of("bidi_component") if c.id.endswith("-grid")]
+    if any(g["cols"][0] == labels for g in grids):
         return True
-    st.errors.update(["wrong grid" if run.of("plotly_chart") else "no chart"])
+    st.errors.update(["wrong grid" if grids else "no grid"])
     return False
 
 
