@@ -56,19 +56,30 @@ def test_masked_cells_are_blank_hatched_and_say_masked(page, server):
     masks = chart(page, "after the causal mask<br>(5 × 5)")
     causal = masks["z"][1]
     assert causal[0][4] is None and causal[2][3] is None and causal[2][0] is not None  # masked: no value sent
-    canvas = next(  # the masks' canvas, in the page
-        page.locator("canvas.hm-canvas").nth(k)
-        for k in range(page.locator("canvas.hm-canvas").count())
-        if "after the causal mask<br>(5 × 5)"
-        in page.locator("canvas.hm-canvas").nth(k).evaluate("c => c.hm ? c.hm.titles : []")  # not drawn yet: none
-    )
-    canvas.scroll_into_view_if_needed()
-    at, box = canvas.bounding_box(), masks["boxes"][1]  # the second panel, 5 × 5 cells
-    page.mouse.move(at["x"] + box["x"] + box["w"] * 4.5 / 5, at["y"] + box["y"] + box["h"] * 0.5 / 5)
+    # the masks' canvas by its element's key: a locator by position (nth) resolves again on each use, and while the
+    # page still mounts its canvases the one at a given position changes (it picked Q, K, V's on a busy machine)
+    canvas = page.locator(".st-key-masks canvas.hm-canvas")
+    expect(canvas).to_have_count(1)
+    assert "after the causal mask<br>(5 × 5)" in canvas.evaluate("c => c.hm.titles")
+    box = masks["boxes"][1]  # the second panel, 5 × 5 cells
+    assert "0:great → 4:<pad>: masked" in hover(page, canvas, box, 4.5, 0.5)
+    assert "2:thanks → 0:great: -" in hover(page, canvas, box, 0.5, 2.5)  # an unmasked score: its value
+
+
+def hover(page, canvas, box, col, row, tries=10):
+    """Move the mouse onto cell (row, col) of a 5 x 5 panel and return the tooltip's text. The canvas's place is
+    read again on each try: the page may still be laying out what is below or above it (a busy machine's
+    browser takes longer), so a place read once may be stale by the time the mouse moves."""
     tip = canvas.locator("xpath=..").locator(".hm-tip")
-    expect(tip).to_contain_text("0:great → 4:<pad>: masked")
-    page.mouse.move(at["x"] + box["x"] + box["w"] * 0.5 / 5, at["y"] + box["y"] + box["h"] * 2.5 / 5)
-    expect(tip).to_contain_text("2:thanks → 0:great: -")  # an unmasked score: its value
+    for _ in range(tries):
+        canvas.scroll_into_view_if_needed()
+        at = canvas.bounding_box()
+        page.mouse.move(at["x"] + box["x"] + box["w"] * col / 5, at["y"] + box["y"] + box["h"] * row / 5)
+        page.wait_for_timeout(100)
+        if tip.text_content():
+            return tip.text_content()
+        page.mouse.move(0, 0)  # away, so the next move is a move onto the canvas
+    return tip.text_content()
 
 
 def test_sidebar_navigation_keeps_the_sentence_and_masks(page, server):
