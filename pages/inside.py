@@ -183,7 +183,7 @@ ui.inside.what_each_head_adds(name, run, text, masks, t, layer)
 st.header("8 · Positional encoding")
 table = positions_table(run.model)
 if table is None:
-    st.markdown("This model adds no positional encoding: attention alone cannot tell word order apart.")
+    st.markdown(ui.words.NO_POSITIONS)
 else:
     what = "the sine/cosine table from *Attention Is All You Need*" if cfg.positional == "sinusoidal" else "learned"
     st.markdown(

@@ -111,7 +111,7 @@ st.caption("Self-attention connects any two tokens in one step and runs all posi
 st.header("How positions are encoded")
 table = positions_table(run.model)
 if table is None:
-    st.markdown("This model adds no positional encoding: attention alone cannot tell word order apart.")
+    st.markdown(ui.words.NO_POSITIONS)
 else:
     kind = "sine and cosine curves of falling frequency" if cfg.positional == "sinusoidal" else "learned in training"
     n = min(len(table), 100)

@@ -5,9 +5,11 @@ import streamlit as st
 import torch
 
 import ui
-from attention.analysis.heads import TOP, lab_limit, score, validation_of
+from attention.analysis.heads import TOP, score
 from attention.analysis.sentence import analyze
 from attention.core.model import head_name
+from attention.data.batching import encode
+from attention.data.types import Split
 from attention.viz import packed, scatter, style
 
 
@@ -31,9 +33,10 @@ def per_head(rep, cfg, pieces):
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def accuracy_without(name, mtime, off, _run):
-    """Validation accuracy (on the lab's texts) with the heads `off` ((layer, head) pairs) all switched off."""
-    data, _ = validation_of(_run, lab_limit(_run.model.cfg))
+def accuracy_without(name, mtime, off, _run, _rep):
+    """Validation accuracy on the lab report's texts (already read: the dataset is not loaded again) with the heads
+    `off` ((layer, head) pairs) all switched off."""
+    data = encode(_run.tokenizer, Split(list(_rep["texts"]), list(_rep["labels"])), _run.model.cfg.max_len)
     mask = torch.ones(_run.model.cfg.num_layers, _run.model.cfg.num_heads)
     for layer, h in off:
         mask[layer, h] = 0
@@ -97,7 +100,7 @@ def group_to_switch_off(heads, roles, picked):
 def accuracy_shown(name, run, rep, off):
     """The validation accuracy with the heads `off` switched off, against every head's."""
     with st.spinner(f"Scoring the validation texts without {len(off)} heads…"):
-        acc = accuracy_without(name, ui.models.run_mtime(name), off, run)
+        acc = accuracy_without(name, ui.models.run_mtime(name), off, run, rep)
     full = rep["full"].accuracy
     st.metric(f"Validation accuracy without {len(off)} heads", f"{acc:.1%}", f"{100 * (acc - full):+.1f} points")
     st.caption(

@@ -45,6 +45,8 @@ SPECIAL_TOKENS = (
 )
 
 
+NO_POSITIONS = "This model adds no positional encoding: attention alone cannot tell word order apart."
+
 GLOSSARY = {  # the terms the pages use, in the order a reader meets them
     "token": "A piece of the sentence the model reads: a word, or for MiniLM a word piece (##ing). [CLS] and [SEP] "
     "mark the start and end; [PAD]/<pad> fills a sentence up to a length.",

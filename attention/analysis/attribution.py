@@ -107,8 +107,7 @@ def integrated_gradients(forward, embedded, baseline, cls, cfg):
     completeness holds: ((T,) attributions in logits, sum - (f(input) - f(baseline)), steps)."""
     from captum.attr import IntegratedGradients  # Captum imports matplotlib: only when asked for
 
-    T = embedded.size(1)
-    batch = max(1, (1 << 24) // (cfg.num_heads * T * T))  # examples at once: one layer's scores within 64 MB
+    batch = parts.examples_per_chunk(cfg, embedded.size(1))
     for steps in IG_STEPS:
         with torch.enable_grad():
             attr, delta = IntegratedGradients(forward).attribute(

@@ -13,8 +13,6 @@ import torch
 from attention.analysis import parts
 from attention.analysis.sentence import Masks, encode, resolve
 
-CELLS_PER_CHUNK = 1 << 24  # attention scores held at once (one layer's, float32: 64 MB); more examples are chunked
-
 
 @dataclass(frozen=True)
 class Contribution:
@@ -53,7 +51,7 @@ def head_contributions(model, tokenizer, text: str, masks: Masks | None = None) 
     c = int(base.argmax())
     p = base.softmax(-1)[c]
     d_prob, d_logit = (torch.zeros(head_mask.shape, dtype=torch.float64) for _ in range(2))
-    chunk = max(1, CELLS_PER_CHUNK // (cfg.num_heads * T * T))
+    chunk = parts.examples_per_chunk(cfg, T)
     for layer in range(L):
         for on in head_mask[layer].nonzero().flatten().split(chunk):  # heads of this layer still on
             hm = head_mask.repeat(len(on), 1, 1)  # (B, L, H): the person's masks, and one more head off each

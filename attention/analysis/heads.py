@@ -21,7 +21,7 @@ class Scores:
     loss: float
     accuracy: float
     preds: np.ndarray  # (N,)
-    p_of: np.ndarray | None = None  # (N,) each text's probability of the class asked for (score's `of`)
+    probs: np.ndarray | None = None  # (N, C) each text's class probabilities
 
 
 @torch.inference_mode()
@@ -38,15 +38,15 @@ def layer_inputs(model, data: Encoded, batch_size=256):
 
 
 @torch.inference_mode()
-def score(model, data: Encoded, head_mask=None, prefix=None, of=None) -> Scores:
+def score(model, data: Encoded, head_mask=None, prefix=None) -> Scores:
     """Evaluate with some heads removed. head_mask (L, H): 1 keep, 0 remove. prefix: layer_inputs(model, data),
-    computed once for many masks. of: (N,) a class per text, whose probabilities Scores.p_of then holds.
-    Unpadded: batch size changes nothing."""
+    computed once for many masks. Unpadded: batch size changes nothing."""
     cfg = model.cfg
     prefix = prefix or layer_inputs(model, data)
     keep = torch.ones(cfg.num_layers, cfg.num_heads) if head_mask is None else head_mask
     start = next((i for i in range(cfg.num_layers) if (keep[i] == 0).any()), cfg.num_layers)
-    total, preds, p_of = 0.0, torch.empty(len(data), dtype=torch.long), torch.zeros(len(data), dtype=torch.float64)
+    total, preds = 0.0, torch.empty(len(data), dtype=torch.long)
+    probs = torch.zeros(len(data), cfg.num_classes, dtype=torch.float64)
     for idx, y, xs in prefix:
         x = xs[start]
         for i in range(start, cfg.num_layers):
@@ -54,10 +54,9 @@ def score(model, data: Encoded, head_mask=None, prefix=None, of=None) -> Scores:
         logits = model.head(x.mean(1))  # the models' pooling: the mean over tokens, none of them <pad>
         total += F.cross_entropy(logits, y, reduction="sum").item()
         preds[idx] = logits.argmax(-1)
-        if of is not None:
-            p_of[idx] = logits.double().softmax(-1).gather(1, torch.as_tensor(of)[idx, None])[:, 0]
+        probs[idx] = logits.double().softmax(-1)
     p = preds.numpy()
-    return Scores(total / len(data), float((p == data.labels.numpy()).mean()), p, None if of is None else p_of.numpy())
+    return Scores(total / len(data), float((p == data.labels.numpy()).mean()), p, probs.numpy())
 
 
 def ablation(model, data: Encoded, prefix=None):
@@ -70,15 +69,15 @@ def ablation(model, data: Encoded, prefix=None):
     L, H = model.cfg.num_layers, model.cfg.num_heads
     prefix = prefix or layer_inputs(model, data)
     full = score(model, data, prefix=prefix)
-    full = score(model, data, prefix=prefix, of=full.preds)
+    texts, own = np.arange(len(data)), full.preds  # each text's class as the full model predicts it
     rows = []
     for layer in range(L):
         for head in range(H):
             mask = torch.ones(L, H)
             mask[layer, head] = 0
-            s = score(model, data, mask, prefix, of=full.preds)
+            s = score(model, data, mask, prefix)
             flipped = np.flatnonzero(s.preds != full.preds)
-            lost = full.p_of - s.p_of
+            lost = full.probs[texts, own] - s.probs[texts, own]
             rows.append(
                 dict(
                     name=head_name(layer, head),

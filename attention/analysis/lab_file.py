@@ -35,7 +35,7 @@ def load(run_path):
         if saved.pop("weights") != weights_hash(run_path):
             return None
         full = saved["full"]
-        saved["full"] = Scores(full["loss"], full["accuracy"], np.array(full["preds"]), np.array(full["p_of"]))
+        saved["full"] = Scores(full["loss"], full["accuracy"], np.array(full["preds"]), np.array(full["probs"]))
         for r in saved["rows"]:
             r["flipped"], r["top"] = np.array(r["flipped"], dtype=np.int64), np.array(r["top"], dtype=np.int64)
         saved["curve"] = [tuple(p) for p in saved["curve"]]

@@ -29,3 +29,11 @@ def readout(model, x, is_pad):
     """The classifier on the last layer's output: mean over the tokens that are not padding, then the head.
     is_pad (1, T) from the real input, so an analysis that changes the embeddings keeps the same pooling."""
     return model.head(model.pool(x, is_pad.expand(len(x), -1)))
+
+
+CELLS_PER_CHUNK = 1 << 24  # attention scores held at once (one layer's, float32: 64 MB)
+
+
+def examples_per_chunk(cfg, T):
+    """How many examples of T tokens to run at once so that one layer's scores stay within CELLS_PER_CHUNK."""
+    return max(1, CELLS_PER_CHUNK // (cfg.num_heads * T * T))

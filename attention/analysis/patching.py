@@ -16,8 +16,6 @@ from attention.analysis import parts
 from attention.analysis.sentence import Masks, encode, resolve
 from attention.core.mha import attention, merge_masks
 
-CELLS_PER_CHUNK = 1 << 24  # attention scores held at once, as in contribution.py
-
 
 @dataclass(frozen=True)
 class Patching:
@@ -105,7 +103,7 @@ def patch(model, tokenizer, clean: str, corrupt: str, masks: Masks | None = None
     gap = clean_odds - bad_odds
     restored = lambda logits: ((odds(logits) - bad_odds) / gap).numpy() if gap else np.zeros(len(logits))
     heads, residual = np.zeros((cfg.num_layers, cfg.num_heads)), np.zeros((cfg.num_layers, T))
-    chunk = max(1, CELLS_PER_CHUNK // (cfg.num_heads * T * T))
+    chunk = parts.examples_per_chunk(cfg, T)
     for layer in range(cfg.num_layers):
         for hs in torch.arange(cfg.num_heads).split(chunk):
             cols = head_columns(hs.tolist(), cfg.num_heads, cfg.d_model)
