@@ -19,7 +19,7 @@ pages = {
 }
 page = st.navigation(pages)
 ui.server.session_memory()  # once per session: memory goes back when it ends
-ui.frame.around_page()  # the page's CSS, the sidebar's model picker, the settings pages share
+ui.frame.around_page()  # the page's CSS, the sidebar's model picker and glossary
 page.run()
 ui.server.prepare_training_data()  # once per process, after the first page: the Train page's default data
 ui.server.housekeeping()  # at most once an hour: runs past their keeping time (attention/app/owners.py)

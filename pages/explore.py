@@ -5,7 +5,6 @@ import functools
 import streamlit as st
 
 import ui
-from attention.app.scope import EXAMPLES
 
 ui.frame.ensure_router()
 
@@ -19,7 +18,7 @@ name = ui.frame.sentence_page(
     "Type a sentence: the model classifies it, and each heatmap shows where one attention head looks. "
     "A row is a query token, a column a key token; each row's weights sum to 1.",
 )
-examples = EXAMPLES.get(ui.models.catalog().get(name, {}).get("dataset"), EXAMPLES["tweets"])
+examples = ui.models.examples(name)
 ui.tour.tour(examples[0])
 
 
@@ -28,13 +27,15 @@ def sentence_views(name):
     """The sentence and all its views: an Enter, a mask or a click reruns this, not the sidebar around it."""
     if st.session_state["model"] != name:  # the Heads control picked another model: the sidebar must show it
         st.rerun()
-    text = st.text_input("Sentence", key="text", placeholder="e.g. " + examples[0])
+    text = st.text_input("Sentence", key="text", placeholder="e.g. " + examples[0], persist_state="session")
     st.pills("Examples", examples, key="example", on_change=ui.controls.use_example, label_visibility="collapsed")
     if not text.strip():
         st.info("Type a sentence above, or click an example.")
+        st.query_params.pop("text", None)  # the link forgets the old one too (pages read it on arrival)
         st.stop()
     # With a sentence, the model: torch and the rest are imported here, after a first visit's page is on screen.
-    from attention.analysis.sentence import Masks, analyze, resolve
+    with st.spinner("Loading model…"):
+        from attention.analysis.sentence import Masks, analyze, resolve
 
     name, run = ui.frame.sentence_model()
     cfg = run.model.cfg

@@ -6,9 +6,6 @@ from dataclasses import replace
 import streamlit as st
 
 import ui
-from attention.analysis.sentence import MAX_CHARS
-from attention.analysis.stages import positions_table, token_labels, trace, worked_row
-from attention.app.stage_tables import follow_table, pipeline, worked_table
 from attention.viz import packed, style
 
 ui.frame.ensure_router()
@@ -23,9 +20,7 @@ def arrive():
     if st.query_params.to_dict() == ss.get("_inside_url"):
         return  # a rerun of this page
     kept = ss.get("_inside_keep", {})
-    for (
-        key
-    ) in PARSERS:  # this page's own choices on the last visit, unless Explore left a value (ui.controls.keep_shared)
+    for key in PARSERS:  # this page's own choices on the last visit, unless Explore left a value (ui.controls.SHARED)
         if key in kept and not (key in ui.controls.SHARED and key in ss):
             ss[key] = kept[key]
     ss.pop("_url_read_inside", None)  # then read the link's parameters, which override both
@@ -40,17 +35,30 @@ name = ui.frame.sentence_page(
     "One sentence through one attention head, number by number: from the input vectors to the head's output, "
     "then how every head's output makes the layer's output. Hover any cell for its exact value.",
 )
-text = st.text_input("Sentence", key="text", placeholder="e.g. the flight was late")
+text = st.text_input("Sentence", key="text", placeholder="e.g. the flight was late", persist_state="session")
+examples = ui.models.examples(name)
+st.pills("Examples", examples, key="example", on_change=ui.controls.use_example, label_visibility="collapsed")
 if not text.strip():
-    st.info("Type a sentence above. A short one (three or four words) is the easiest to follow by hand.")
+    st.info("Type a sentence above, or click an example. A short one is the easiest to follow by hand.")
+    st.query_params.pop("text", None)  # the link forgets the old one too (pages read it on arrival)
     st.stop()
+# With a sentence, the model: torch and the rest are imported here, after a first visit's page is on screen.
+with st.spinner("Loading model…"):
+    from attention.analysis.sentence import MAX_CHARS
+    from attention.analysis.stages import positions_table, token_labels, trace, worked_row
+    from attention.app.stage_tables import follow_table, pipeline, worked_table
 name, run = ui.frame.sentence_model()
 cfg = run.model.cfg
 
 cols = st.columns([1, 2, 2] if cfg.num_layers > 1 else [2, 2])
 layer = 1
 if cfg.num_layers > 1:
-    layer = cols[-3].segmented_control("Layer", list(range(1, cfg.num_layers + 1)), key="layer", wrap=True) or 1
+    layer = (
+        cols[-3].segmented_control(
+            "Layer", list(range(1, cfg.num_layers + 1)), key="layer", wrap=True, persist_state="session"
+        )
+        or 1
+    )
 ui.controls.keep_options("head", list(range(1, cfg.num_heads + 1)), single=True)
 ss.setdefault("head", 1)
 head = cols[-2].segmented_control("Head", list(range(1, cfg.num_heads + 1)), key="head", wrap=True) or 1

@@ -16,7 +16,6 @@ from attention.analysis.teaching import (
     score_rows,
     softmax,
 )
-from attention.app.scope import EXAMPLES
 from attention.viz import bar_charts, histograms, line_charts, packed
 
 ui.frame.ensure_router()
@@ -30,10 +29,11 @@ st.caption(
 ui.links.show_notices()
 name, run = ui.models.chosen_run()
 cfg = run.model.cfg
-examples = EXAMPLES.get(run.meta.get("dataset"), EXAMPLES["tweets"])
 if not (st.session_state.get("text") or "").strip():
-    st.session_state["text"] = examples[0]  # this page opens on an example; the box is Explore's, shared
-text = st.text_input("Sentence", key="text", help="The same sentence as on Explore: change it here or there.")
+    st.session_state["text"] = ui.models.examples(name)[0]  # Learn opens on an example; the box is Explore's
+text = st.text_input(
+    "Sentence", key="text", persist_state="session", help="The same sentence as on Explore: change it here or there."
+)
 
 st.header("Why divide the scores by √d_k?")
 st.markdown(

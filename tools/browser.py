@@ -77,11 +77,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(runs_dir, port=None, script="app.py"):
-    """Start `streamlit run app.py` (or another script) headless; return (process, base url) once /_stcore/health
-    answers ok."""
+def start_server(runs_dir, port=None, script="app.py", **env):
+    """Start `streamlit run app.py` (or another script) headless, with these environment variables added; return
+    (process, base url) once /_stcore/health answers ok."""
     port = port or free_port()
-    env = dict(os.environ, ATTENTION_RUNS_DIR=str(runs_dir))
+    env = dict(os.environ, ATTENTION_RUNS_DIR=str(runs_dir), **env)
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port", str(port)]
     cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     log = tempfile.TemporaryFile()  # a file, not a pipe: a pipe nobody reads blocks a chatty server

@@ -8,16 +8,9 @@ from ui.links import notices
 from ui.words import head_pairs, md_escape
 
 LONG_LIST = 24  # more options than this fold into an expander
-SHARED = ("text", "layer", "pad", "padmask", "causal", "hide", "off")  # settings Explore and Inside a head share
-
-
-def keep_shared():
-    """Carry the sentence and mask settings from page to page (Streamlit drops a widget's value when the page
-    that drew it is left; assigning the value to itself makes it the session's own)."""
-    ss = st.session_state
-    for key in SHARED:
-        if key in ss:
-            ss[key] = ss[key]
+# Settings Explore and Inside a head share. Their widgets keep their value from page to page (persist_state=
+# "session"): Streamlit drops a widget's value when the page that drew it is left.
+SHARED = ("text", "layer", "pad", "padmask", "causal", "hide", "off")
 
 
 def keep_valid(cfg):
@@ -70,9 +63,21 @@ def masks(cfg, tokens_at, pad_token="<pad>"):
     from attention.core.model import head_names
 
     c1, c2, c3 = st.columns(3)
-    pad = c1.slider("Pad to length", 0, cfg.max_len, key="pad", help=f"Add {pad_token} tokens up to this length.")
-    padmask = c2.toggle(f"Mask {pad_token} keys", key="padmask")
-    causal = c3.toggle("Causal mask", key="causal", help="Each token may look only at itself and earlier tokens.")
+    pad = c1.slider(
+        "Pad to length",
+        0,
+        cfg.max_len,
+        key="pad",
+        persist_state="session",
+        help=f"Add {pad_token} tokens up to this length.",
+    )
+    padmask = c2.toggle(f"Mask {pad_token} keys", key="padmask", persist_state="session")
+    causal = c3.toggle(
+        "Causal mask",
+        key="causal",
+        persist_state="session",
+        help="Each token may look only at itself and earlier tokens.",
+    )
     try:
         tokens, unknown = tokens_at(pad)
     except ValueError as e:
@@ -87,12 +92,13 @@ def masks(cfg, tokens_at, pad_token="<pad>"):
             format_func=lambda i: md_escape(f"{tokens[i]}{' ?' * unknown[i]}"),
             selection_mode="multi",
             key="hide",
+            persist_state="session",
             wrap=True,  # in a column a row of options scrolls sideways, hiding most of them
         )
     names = head_names(cfg)
     keep_options("off", names)
     with fold("Switch heads off", "off", len(names)):
-        off = st.pills("Switch heads off", names, selection_mode="multi", key="off", wrap=True)
+        off = st.pills("Switch heads off", names, selection_mode="multi", key="off", wrap=True, persist_state="session")
     return Masks(pad, padmask, causal, tuple(hide), tuple(head_pairs(off)))
 
 

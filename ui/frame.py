@@ -4,9 +4,9 @@ import streamlit as st
 
 from attention.viz.style import CELL_TEXT_CSS
 from ui import visitor
-from ui.controls import keep_shared, keep_valid
+from ui.controls import keep_valid
 from ui.links import read_url_once, show_notices
-from ui.models import chosen_run, model_info, model_picker
+from ui.models import chosen_run, examples, model_info, model_picker
 from ui.words import GLOSSARY, md_escape
 
 
@@ -37,14 +37,13 @@ def ensure_router():
 
 
 def around_page():
-    """What every page has: its CSS, the sidebar's model picker, and the settings pages share."""
+    """What every page has: its CSS, the sidebar's model picker and glossary, the visitor's login."""
     # cell numbers too small to read are hidden (style.CELL_TEXT_CSS); a style takes no room on the page
     st.html(f"<style>{CELL_TEXT_CSS}</style>")
     visitor.remember()
     model_picker()
     visitor.login_box()
     glossary()
-    keep_shared()
 
 
 def glossary():
@@ -56,9 +55,12 @@ def glossary():
 def sentence_page(page, parsers, title, caption):
     """The top of a page about one sentence (Explore, Inside a head): the link's settings read once, the sidebar's
     model summed up, title, caption, link notices; no weights read yet, so no torch: a first visit sees this
-    before the model loads (sentence_model). Returns the model's name."""
+    before the model loads (sentence_model). A session with no sentence yet (not typed, not in the link, not from
+    another page) gets the model's first example: the page opens on something to look at. Returns the model's
+    name."""
     read_url_once(page, parsers)
     name = st.session_state["model"]
+    st.session_state.setdefault("text", examples(name)[0])  # an emptied box stays empty: that was the person's
     model_info(name)
     st.title(title)
     st.caption(caption)

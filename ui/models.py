@@ -7,6 +7,7 @@ import streamlit as st
 from attention.app import owners, runstore
 from attention.app.results import baseline, load_results
 from attention.app.runstore import list_runs
+from attention.app.scope import EXAMPLES
 from attention.training.checkpoints import MODELS_DIR, CheckpointError, load_run
 from ui import visitor
 from ui.links import notices
@@ -126,6 +127,12 @@ def chosen_run(summary=True):
     if summary:
         model_info(name)
     return name, run
+
+
+def examples(name):
+    """Example sentences for the model's dataset (the tweets' for a dataset of a visitor's own), from the catalogue's
+    row: no weights read."""
+    return EXAMPLES.get(catalog().get(name, {}).get("dataset"), EXAMPLES["tweets"])
 
 
 def model_info(name):

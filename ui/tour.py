@@ -13,8 +13,8 @@ YEAR = 365 * 24 * 3600
 STEPS = [
     (
         ".st-key-text",
-        "Type a sentence here, or click an example under it. The model reads it and says what it "
-        "thinks of it, with every class's probability.",
+        "The model reads the sentence in this box: an example to start with. Type your own and press "
+        "Enter, or click another example under it; the model says what it thinks, with every class's probability.",
     ),  # fmt: skip
     (
         ".st-key-grid",

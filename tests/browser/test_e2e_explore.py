@@ -25,20 +25,30 @@ def grid(page, n=None):
     return grids[0]
 
 
-def test_page_opens_without_error(page, server):
+def test_the_page_opens_on_an_example_and_an_emptied_box_gets_a_hint(page, server):
     open_app(page, server)
     expect(page.get_by_text("Explore attention")).to_be_visible()
+    expect(page.get_by_label("Sentence", exact=True)).to_have_value("the flight was not good at all")
+    assert grid(page, 5)["x"][1] == "1:flight" and page.get_by_test_id("stMetricValue").inner_text() == "negative"
+    page.get_by_label("Sentence", exact=True).fill("")
+    page.get_by_label("Sentence", exact=True).press("Enter")
     expect(page.get_by_text("Type a sentence above")).to_be_visible()
+    expect(page.get_by_test_id("stMetricValue")).to_have_count(0)
+    page.get_by_test_id("stSidebarNav").get_by_text("Inside a head").click()  # which reads the link on arrival
+    expect(page.get_by_role("heading", name="Inside a head")).to_be_visible()
+    expect(page.get_by_text("Type a sentence above")).to_be_visible()  # the box as the person left it
+    expect(page.get_by_label("Sentence", exact=True)).to_have_value("")
     assert page.locator("[data-testid='stException']").count() == 0
 
 
 def test_typing_a_sentence_draws_one_heatmap_per_head(page, server):
     open_app(page, server)
     box = page.get_by_label("Sentence", exact=True)
-    box.fill("the flight was not good at all")
+    box.fill("the crew was not nice at all")
     box.press("Enter")
+    page.wait_for_function(f"() => ({GRIDS_JS})().some(g => g.x[4] === '4:nice')")
     g = grid(page, 5)  # 4 heads + their average
-    assert g["x"] == ["0:the", "1:flight", "2:was", "3:not", "4:good", "5:at", "6:all"]
+    assert g["x"] == ["0:the", "1:crew", "2:was", "3:not", "4:nice", "5:at", "6:all"]
     assert g["titles"][:4] == ["head 1", "head 2", "head 3", "head 4"]
     expect(page.get_by_test_id("stMetricValue")).to_have_text("negative")
 

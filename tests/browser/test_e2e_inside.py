@@ -83,8 +83,14 @@ def hover(page, canvas, box, col, row, tries=10):
 
 
 def test_sidebar_navigation_keeps_the_sentence_and_masks(page, server):
-    """Going Explore → Inside a head → Explore by the sidebar keeps the sentence, the mask settings and the model."""
-    page.goto(server + "/?" + urlencode(dict(model="synthetic-2h", text="the dog 4 vs 8", causal="on")))
+    """Going Explore → Inside a head → Explore by the sidebar keeps the sentence, the mask settings and the model:
+    typed and switched on the page (reruns of Explore's fragment alone), not only read from a link."""
+    page.goto(server + "/?" + urlencode(dict(model="synthetic-2h")))
+    wait_idle(page)
+    page.get_by_label("Sentence", exact=True).fill("the dog 4 vs 8")
+    page.get_by_label("Sentence", exact=True).press("Enter")
+    page.locator(".st-key-causal").get_by_text("Causal mask").click()
+    page.wait_for_url(re.compile(r"causal=on"))
     wait_idle(page)
     sidebar = page.locator("[data-testid='stSidebar']")
     for link, path in (("Inside a head", "/inside"), ("Explore", "/")):

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from kit import ROOT, app
 
+from attention.app.scope import EXAMPLES
 from attention.viz.packed import unpack
 
 
@@ -19,10 +20,14 @@ def charts(at):
     return {header["titles"][0]: (header, values) for header, values in views}
 
 
-def test_opens_with_a_hint():
+def test_opens_on_an_example_and_an_emptied_box_gets_a_hint():
     at = inside()
     assert not at.exception
-    assert "Type a sentence" in at.info[0].value
+    assert at.text_input(key="text").value == EXAMPLES["tweets"][0] and at.header[0].value.startswith("1 · The input")
+    at.pills(key="example").set_value(EXAMPLES["tweets"][2]).run()  # another example is a click away
+    assert at.text_input(key="text").value == EXAMPLES["tweets"][2] and "(7 × 64)" in at.header[0].value
+    at.text_input(key="text").set_value("").run()
+    assert not at.header and "Type a sentence" in at.info[0].value and "text" not in at.query_params
 
 
 def test_three_word_sentence_shows_every_stage_with_its_shape():

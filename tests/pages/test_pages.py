@@ -4,12 +4,22 @@ import numpy as np
 import pytest
 from kit import app, canvas
 
+from attention.app.scope import EXAMPLES
 
-def test_explore_opens_with_a_hint():
+
+def test_explore_opens_on_an_example_and_an_emptied_box_gets_a_hint():
     at = app().run()
     assert not at.exception
-    assert at.text_input(key="text").value == ""
-    assert "Type a sentence" in at.info[0].value
+    assert at.text_input(key="text").value == EXAMPLES["tweets"][0] and at.metric[0].value == "negative"
+    at.text_input(key="text").set_value("").run()  # the person's choice: the example does not come back
+    assert not at.metric and "Type a sentence" in at.info[0].value
+    assert "text" not in at.query_params  # nor from the link: a reload, or the link shared, opens empty too
+
+
+def test_a_link_without_a_sentence_opens_on_its_models_example():
+    at = app(model="synthetic-2h").run()
+    assert at.text_input(key="text").value == EXAMPLES["synthetic"][0] and at.metric
+    assert app(model="tweets-2h", text="late again").run().text_input(key="text").value == "late again"
 
 
 def test_sentence_gives_prediction_and_one_heatmap_per_head_plus_average():
@@ -107,18 +117,6 @@ def fresh_app(tmp_path, script, url_text=""):
     out = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout.strip().splitlines()
-
-
-def test_the_first_page_is_drawn_before_torch_is_imported(tmp_path):
-    """A first visit's view (Explore waiting for a sentence, the sidebar's model summed up from its JSON) needs no
-    torch: importing it was 1.3 s of a cold start."""
-    script = (
-        "print(len(at.exception), [i.value for i in at.info], [c.value for c in at.sidebar.caption])\n"
-        "print('torch' in sys.modules)\n"
-    )
-    drawn, torch_loaded = fresh_app(tmp_path, script)[-2:]
-    assert drawn.startswith("0 ['Type a sentence above") and "test accuracy" in drawn
-    assert torch_loaded == "False"
 
 
 def test_exploring_leaves_the_other_pages_imports_out_and_prepares_training_data_aside(tmp_path):
