@@ -27,7 +27,7 @@ def sentence_views(name):
     """The sentence and all its views: an Enter, a mask or a click reruns this, not the sidebar around it."""
     if st.session_state["model"] != name:  # the Heads control picked another model: the sidebar must show it
         st.rerun()
-    text = st.text_input("Sentence", key="text", placeholder="e.g. " + examples[0], persist_state="session")
+    text = st.text_input("Sentence", key="text", placeholder="e.g. " + examples[0], **ui.controls.KEEP)
     st.pills("Examples", examples, key="example", on_change=ui.controls.use_example, label_visibility="collapsed")
     if not text.strip():
         st.info("Type a sentence above, or click an example.")

@@ -35,7 +35,7 @@ name = ui.frame.sentence_page(
     "One sentence through one attention head, number by number: from the input vectors to the head's output, "
     "then how every head's output makes the layer's output. Hover any cell for its exact value.",
 )
-text = st.text_input("Sentence", key="text", placeholder="e.g. the flight was late", persist_state="session")
+text = st.text_input("Sentence", key="text", placeholder="e.g. the flight was late", **ui.controls.KEEP)
 examples = ui.models.examples(name)
 st.pills("Examples", examples, key="example", on_change=ui.controls.use_example, label_visibility="collapsed")
 if not text.strip():
@@ -53,12 +53,8 @@ cfg = run.model.cfg
 cols = st.columns([1, 2, 2] if cfg.num_layers > 1 else [2, 2])
 layer = 1
 if cfg.num_layers > 1:
-    layer = (
-        cols[-3].segmented_control(
-            "Layer", list(range(1, cfg.num_layers + 1)), key="layer", wrap=True, persist_state="session"
-        )
-        or 1
-    )
+    layers = list(range(1, cfg.num_layers + 1))
+    layer = cols[-3].segmented_control("Layer", layers, key="layer", wrap=True, **ui.controls.KEEP) or 1
 ui.controls.keep_options("head", list(range(1, cfg.num_heads + 1)), single=True)
 ss.setdefault("head", 1)
 head = cols[-2].segmented_control("Head", list(range(1, cfg.num_heads + 1)), key="head", wrap=True) or 1

@@ -32,7 +32,7 @@ cfg = run.model.cfg
 if not (st.session_state.get("text") or "").strip():
     st.session_state["text"] = ui.models.examples(name)[0]  # Learn opens on an example; the box is Explore's
 text = st.text_input(
-    "Sentence", key="text", persist_state="session", help="The same sentence as on Explore: change it here or there."
+    "Sentence", key="text", help="The same sentence as on Explore: change it here or there.", **ui.controls.KEEP
 )
 
 st.header("Why divide the scores by √d_k?")

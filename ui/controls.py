@@ -8,9 +8,10 @@ from ui.links import notices
 from ui.words import head_pairs, md_escape
 
 LONG_LIST = 24  # more options than this fold into an expander
-# Settings Explore and Inside a head share. Their widgets keep their value from page to page (persist_state=
-# "session"): Streamlit drops a widget's value when the page that drew it is left.
+# Settings Explore and Inside a head share. Their widgets take **KEEP: Streamlit drops a widget's value when the
+# page that drew it is left, unless it is kept for the session.
 SHARED = ("text", "layer", "pad", "padmask", "causal", "hide", "off")
+KEEP = dict(persist_state="session")
 
 
 def keep_valid(cfg):
@@ -64,19 +65,11 @@ def masks(cfg, tokens_at, pad_token="<pad>"):
 
     c1, c2, c3 = st.columns(3)
     pad = c1.slider(
-        "Pad to length",
-        0,
-        cfg.max_len,
-        key="pad",
-        persist_state="session",
-        help=f"Add {pad_token} tokens up to this length.",
+        "Pad to length", 0, cfg.max_len, key="pad", help=f"Add {pad_token} tokens up to this length.", **KEEP
     )
-    padmask = c2.toggle(f"Mask {pad_token} keys", key="padmask", persist_state="session")
+    padmask = c2.toggle(f"Mask {pad_token} keys", key="padmask", **KEEP)
     causal = c3.toggle(
-        "Causal mask",
-        key="causal",
-        persist_state="session",
-        help="Each token may look only at itself and earlier tokens.",
+        "Causal mask", key="causal", help="Each token may look only at itself and earlier tokens.", **KEEP
     )
     try:
         tokens, unknown = tokens_at(pad)
@@ -90,15 +83,15 @@ def masks(cfg, tokens_at, pad_token="<pad>"):
             "Hide tokens (no query may attend to them)",
             positions,
             format_func=lambda i: md_escape(f"{tokens[i]}{' ?' * unknown[i]}"),
+            **KEEP,
             selection_mode="multi",
             key="hide",
-            persist_state="session",
             wrap=True,  # in a column a row of options scrolls sideways, hiding most of them
         )
     names = head_names(cfg)
     keep_options("off", names)
     with fold("Switch heads off", "off", len(names)):
-        off = st.pills("Switch heads off", names, selection_mode="multi", key="off", wrap=True, persist_state="session")
+        off = st.pills("Switch heads off", names, selection_mode="multi", key="off", wrap=True, **KEEP)
     return Masks(pad, padmask, causal, tuple(hide), tuple(head_pairs(off)))
 
 

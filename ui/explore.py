@@ -28,12 +28,8 @@ def model_controls(name, run):
             st.caption(verdict + " (Shipped models, one training seed each.)")
     layer = 1
     if cfg.num_layers > 1:
-        layer = (
-            st.segmented_control(
-                "Layer", list(range(1, cfg.num_layers + 1)), key="layer", wrap=True, persist_state="session"
-            )
-            or 1
-        )
+        layers = list(range(1, cfg.num_layers + 1))
+        layer = st.segmented_control("Layer", layers, key="layer", wrap=True, **ui.controls.KEEP) or 1
     st.caption(f"This model was trained with: **{ui.words.trained_masks(cfg)}**.")
     return layer
 
