@@ -16,10 +16,13 @@ run with script_finished. Like the browser, a Session sends back the page hash a
 server last gave it, the values of the widgets it has set, and the hashes of the big elements it has
 already received (the server then sends a ref_hash instead of the element again). Timers are the
 client's job: a full run announces each fragment's run_every in an auto_rerun message, and the browser
-then asks for a rerun of that fragment (fragment_id, is_auto_rerun) every interval; `auto` lists them.
+then asks for a rerun of that fragment (fragment_id, is_auto_rerun) every interval; `auto` lists them. On a
+fresh server a page waits for the browser to say it has drawn the page before loading its model
+(ui.server.model_may_load): `connect` says so too, as a component event.
 """
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -29,6 +32,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import connect
 
 EARLY = ForwardMsg.FINISHED_EARLY_FOR_RERUN  # st.rerun() or a callback: the next run of the chain follows
+PAINTED = "_painted"  # the key of ui.server.model_may_load's element
 
 
 @dataclass
@@ -60,11 +64,15 @@ class Session:
         t0 = time.perf_counter()
         async with asyncio.timeout(timeout):
             self.ws = await connect(self.url, subprotocols=["streamlit"], max_size=None, close_timeout=2)
-        return await self.rerun({}, timeout - (time.perf_counter() - t0), t0=t0)
+        run = await self.rerun({}, timeout - (time.perf_counter() - t0), t0=t0)
+        if PAINTED in self.ids:  # the page waits to be drawn: as the browser, say it is
+            run = await self.rerun({}, timeout - (time.perf_counter() - t0), event=(PAINTED, "painted"), t0=t0)
+        return run
 
-    async def rerun(self, values, timeout, trigger=None, fragment="", t0=None):
+    async def rerun(self, values, timeout, trigger=None, fragment="", t0=None, event=None):
         """Set these widget values ({id: str, bool, int or float}; number_input takes floats), fire the button
-        with id `trigger` if given, and rerun the page (or just `fragment`, as its timer does); wait for the end.
+        with id `trigger` if given, or a component's event (its key, the event's name), and rerun the page (or
+        just `fragment`, as its timer does); wait for the end.
 
         Raises TimeoutError or websockets' ConnectionClosed; the session is then closed: connect again."""
         self.values.update(values)
@@ -78,6 +86,11 @@ class Session:
             setattr(w, kind, value)
         if trigger:
             state.widget_states.widgets.add(id=trigger, trigger_value=True)
+        if event:  # components v2 send their events on one trigger per component: <prefix>_<its id>__events
+            events = f"$$STREAMLIT_INTERNAL_KEY_{self.ids[event[0]]}__events"
+            state.widget_states.widgets.add(
+                id=events, json_trigger_value=json.dumps({"event": event[1], "value": True})
+            )
         state.cached_message_hashes.extend(self.cache)
         run, t0 = Run(), t0 or time.perf_counter()
         try:

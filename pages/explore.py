@@ -33,6 +33,8 @@ def sentence_views(name):
         st.info("Type a sentence above, or click an example.")
         st.query_params.pop("text", None)  # the link forgets the old one too (pages read it on arrival)
         st.stop()
+    if not ui.server.model_may_load():
+        st.stop()  # until the browser has drawn the page (ui.server.model_may_load)
     # With a sentence, the model: torch and the rest are imported here, after a first visit's page is on screen.
     with st.spinner("Loading model…"):
         from attention.analysis.sentence import Masks, analyze, resolve

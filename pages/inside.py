@@ -42,6 +42,8 @@ if not text.strip():
     st.info("Type a sentence above, or click an example. A short one is the easiest to follow by hand.")
     st.query_params.pop("text", None)  # the link forgets the old one too (pages read it on arrival)
     st.stop()
+if not ui.server.model_may_load():
+    st.stop()  # until the browser has drawn the page (ui.server.model_may_load)
 # With a sentence, the model: torch and the rest are imported here, after a first visit's page is on screen.
 with st.spinner("Loading model…"):
     from attention.analysis.sentence import MAX_CHARS

@@ -97,9 +97,10 @@ def test_a_link_longer_than_the_model_reads_reports_what_it_cut():
     assert any("8,002 characters past the first 2,000" in w.value for w in at.warning)
 
 
-def fresh_app(tmp_path, script, url_text=""):
-    """Run `script` after one AppTest run of app.py in a fresh interpreter, as a new server's first session; its
-    output lines."""
+def fresh_app(tmp_path, script, url_text="", painted=True):
+    """Run `script` after AppTest runs of app.py in a fresh interpreter, as a new server's first session: the page
+    drawn, then (if `painted`, as the browser reports once it has drawn it) the model loaded
+    (ui.server.model_may_load). Returns the output lines."""
     import os
     import subprocess
     import sys
@@ -112,11 +113,23 @@ def fresh_app(tmp_path, script, url_text=""):
         f"at.query_params.update({url_text!r} and dict(text={url_text!r}, model='minilm-tweets'))\n"
         "at.user = dict(is_logged_in=True, sub='first', email='first@example.com')\nat.run()\n"
     )
+    prelude += "at.session_state['_page_painted'] = True\nat.run()\n" if painted else ""
     env = dict(os.environ, ATTENTION_RUNS_DIR=str(tmp_path), PYTHONPATH=str(root))
     cmd = [sys.executable, "-c", prelude + script]
     out = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout.strip().splitlines()
+
+
+def test_a_fresh_servers_first_run_draws_the_page_and_its_example_without_torch(tmp_path):
+    """Importing torch while the browser still loads the page's scripts delayed a first paint by as long (about
+    1.3 s): a fresh server's first run draws the page, the sidebar's model (from its JSON) and the example, no more.
+    tests/browser/test_e2e_first_visit.py checks that the browser then has the model loaded."""
+    script = (
+        "print(len(at.exception), at.text_input(key='text').value, len(at.metric), 'test accuracy' in "
+        "' '.join(c.value for c in at.sidebar.caption), 'torch' in sys.modules)\n"
+    )
+    assert fresh_app(tmp_path, script, painted=False)[-1] == "0 the flight was not good at all 0 True False"
 
 
 def test_exploring_leaves_the_other_pages_imports_out_and_prepares_training_data_aside(tmp_path):
