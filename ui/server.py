@@ -18,10 +18,10 @@ def model_may_load():
     """True when the page may import torch and load its model; False (the page stops) on a fresh server's first run.
 
     Importing torch takes about 1.3 s, most of it loading its libraries while holding the interpreter. A first
-    visit's browser, still fetching the page's scripts from this server at that moment, waited as long for its
-    first paint (bench/serve.py: 1.6-1.8x a bare app's cold start, 1.1x without the import). So while torch is not
-    imported, the page is drawn first, and this element, once the browser has drawn it, asks for the rerun that
-    loads the model.
+    visit's browser, still fetching the page's scripts from this server at that moment, waited for its first
+    paint meanwhile (bench/serve.py: launch -> the sentence box drawn, 1.64-1.80x a bare app's cold start with the
+    import right after the first run; 1.34-1.59x with this wait). So while torch is not imported, the page is
+    drawn first, and this element, once the browser has drawn it, asks for the rerun that loads the model.
     """
     if "torch" in sys.modules or st.session_state.get("_page_painted"):
         return True
