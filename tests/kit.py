@@ -160,6 +160,24 @@ def visit(context, server, runs_root):
     return owners.home(owners.visitor(vid), runs_root)
 
 
+def choose(page, label, typed, option):
+    """Open the select box `label`, type `typed` to filter its list and click `option` (a name or a pattern), as a
+    person would; once more if the list closed meanwhile (seen once in CI: the page reran while it was open, and
+    the option's element left the page for good)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(2):
+        page.get_by_role("combobox", name=label).click()
+        page.keyboard.type(typed)
+        try:
+            page.get_by_role("option", name=option).first.click(timeout=10_000 if attempt == 0 else None)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            page.get_by_role("combobox", name=label).fill("")
+    raise AssertionError(f"no option {option!r} in {label}")
+
+
 def canvas(at, key):
     """(header, values (P, R, C)) of an AppTest page's canvas heatmaps with this key: the message
     attention.viz.packed made for ui/heatmaps.js, read back."""

@@ -4,7 +4,7 @@ import random
 import re
 
 import pytest
-from kit import CELLS_JS, cells_overflowing
+from kit import CELLS_JS, cells_overflowing, choose
 from playwright.sync_api import expect
 
 from tools.browser import STEP_POINTS_JS
@@ -169,9 +169,7 @@ def test_a_renamed_run_keeps_its_panel_open_and_shows_its_new_name_everywhere(pa
 
     save_old_run(home, "rename-me")
     open_train(page, server)
-    page.get_by_role("combobox", name="Run").click()
-    page.keyboard.type("rename-me")  # the list shows only its first options: filter, as a person would
-    page.get_by_role("option", name="rename-me · tiny · 2 heads").click()
+    choose(page, "Run", "rename-me", "rename-me · tiny · 2 heads")  # the list shows its first options: filter
     idle(page)
     box = page.locator(".st-key-name_rename-me input")
     box.fill("my best run")

@@ -3,6 +3,7 @@ link, the link opens a run read-only, and a visitor's training follows them to a
 
 import re
 
+from kit import choose
 from playwright.sync_api import expect
 from test_e2e_train import RUN_ROWS_JS, STEP_POINTS_JS, idle, open_train, start_upload_training, tiny_csv
 
@@ -15,9 +16,7 @@ def new_page(browser):
 
 def pick_run(page, name):
     idle(page)
-    page.get_by_role("combobox", name="Run").click()
-    page.keyboard.type(name)
-    page.get_by_role("option", name=re.compile(re.escape(name))).first.click()
+    choose(page, "Run", name, re.compile(re.escape(name)))
     idle(page)
 
 
