@@ -5,6 +5,7 @@ import numpy as np
 from attention.viz.style import figure, plain_labels
 
 BLUE, RED = "#1f77b4", "#d62728"
+TEXT_ROOM = 0.4  # of the bars' span, left of zero when a bar is negative: its text, written outside, is not cut
 
 
 def hbars(labels, values, colors, xaxis, text=None, hover=".3f", row_px=28, pad_px=60):
@@ -21,4 +22,9 @@ def bars(labels, values, xaxis_title, highlight_negative=True, text=None):
     """Bars in the given order (first on top), negative values in red; `text` written on them, if given."""
     values = np.asarray(values, dtype=np.float32)
     colors = [RED if (v < 0 and highlight_negative) else BLUE for v in values]
-    return hbars(labels, values, colors, dict(title=xaxis_title), text, hover=".4f", row_px=26, pad_px=80)
+    xaxis = dict(title=xaxis_title)
+    if text is not None and len(values) and values.min() < 0:  # a short red bar's text goes left of it
+        low, high = float(min(values.min(), 0)), float(max(values.max(), 0))
+        span = high - low
+        xaxis["range"] = [low - TEXT_ROOM * span, high + 0.02 * span]
+    return hbars(labels, values, colors, xaxis, text, hover=".4f", row_px=26, pad_px=80)

@@ -102,6 +102,15 @@ def test_curves():
         assert list(redrawn.x) == pytest.approx(list(fresh.x)) and list(redrawn.y) == pytest.approx(list(fresh.y))
 
 
+def test_negative_bars_leave_room_for_their_text():
+    """A short negative bar's text is written left of it, outside the bar: the axis reaches far enough left to
+    show it, not cut at the plot's edge."""
+    fig = bar_charts.bars(["L2H7", "L3H7"], [17.3, -1.5], "probability lost", text=["+17.3%", "-1.5% · logit -0.48"])
+    low, high = fig.layout.xaxis.range
+    assert low <= -1.5 - 0.35 * 18.8 and high >= 17.3
+    assert bar_charts.bars(["a"], [2.0], "x", text=["+2"]).layout.xaxis.range is None  # no negative: autorange
+
+
 def every_builder():
     """One figure from each plotly builder."""
     hist = dict(
