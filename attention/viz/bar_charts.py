@@ -5,6 +5,7 @@ import numpy as np
 from attention.viz.style import figure, plain_labels
 
 BLUE, RED = "#1f77b4", "#d62728"
+MODEBAR_PX = 22
 TEXT_ROOM = 0.4  # of the bars' span, left of zero when a bar is negative: its text, written outside, is not cut
 
 
@@ -14,8 +15,10 @@ def hbars(labels, values, colors, xaxis, text=None, hover=".3f", row_px=28, pad_
     bar = dict(x=values, y=plain_labels(labels), orientation="h", marker_color=colors, hovertemplate=hovertemplate)
     if text is not None:
         bar.update(text=text, textposition="auto")
-    layout = dict(xaxis=xaxis, yaxis=dict(autorange="reversed", type="category"), margin=dict(l=10, r=10, t=10, b=10))
-    return figure([dict(type="bar", **bar)], dict(layout, height=pad_px + row_px * len(values)))
+    # the top margin holds plotly's mode bar (shown on hover), which otherwise covers the top bar where it is clicked
+    margin = dict(l=10, r=10, t=10 + MODEBAR_PX, b=10)
+    layout = dict(xaxis=xaxis, yaxis=dict(autorange="reversed", type="category"), margin=margin)
+    return figure([dict(type="bar", **bar)], dict(layout, height=pad_px + MODEBAR_PX + row_px * len(values)))
 
 
 def bars(labels, values, xaxis_title, highlight_negative=True, text=None):

@@ -43,6 +43,7 @@ def test_the_page_opens_on_an_example_and_an_emptied_box_gets_a_hint(page, serve
 
 def test_typing_a_sentence_draws_one_heatmap_per_head(page, server):
     open_app(page, server)
+    grid(page, 5)  # the example, drawn once the model has loaded (on a fresh server, after the first run)
     box = page.get_by_label("Sentence", exact=True)
     box.fill("the crew was not nice at all")
     box.press("Enter")
@@ -180,8 +181,7 @@ def test_a_click_on_a_head_contribution_shows_that_head_or_switches_it_off(page,
 
 
 def click_bar(page, i):
-    """Click bar i near its left end, as a person would (plotly's drag layer lies over the bars; the mode bar
-    over the top bar's right end)."""
+    """Click bar i near its left end, as a person would (plotly's drag layer lies over the bars)."""
     bar = page.locator(".st-key-contrib_bars g.point path").nth(i)
     bar.scroll_into_view_if_needed()
     box = bar.bounding_box()
