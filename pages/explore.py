@@ -27,14 +27,7 @@ def sentence_views(name):
     """The sentence and all its views: an Enter, a mask or a click reruns this, not the sidebar around it."""
     if st.session_state["model"] != name:  # the Heads control picked another model: the sidebar must show it
         st.rerun()
-    text = st.text_input("Sentence", key="text", placeholder="e.g. " + examples[0], **ui.controls.KEEP)
-    st.pills("Examples", examples, key="example", on_change=ui.controls.use_example, label_visibility="collapsed")
-    if not text.strip():
-        st.info("Type a sentence above, or click an example.")
-        st.query_params.pop("text", None)  # the link forgets the old one too (pages read it on arrival)
-        st.stop()
-    if not ui.server.model_may_load():
-        st.stop()  # until the browser has drawn the page (ui.server.model_may_load)
+    text = ui.frame.sentence_box(examples, "e.g. " + examples[0], "Type a sentence above, or click an example.")
     # With a sentence, the model: torch and the rest are imported here, after a first visit's page is on screen.
     with st.spinner("Loading model…"):
         from attention.analysis.sentence import Masks, analyze, resolve

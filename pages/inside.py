@@ -35,15 +35,11 @@ name = ui.frame.sentence_page(
     "One sentence through one attention head, number by number: from the input vectors to the head's output, "
     "then how every head's output makes the layer's output. Hover any cell for its exact value.",
 )
-text = st.text_input("Sentence", key="text", placeholder="e.g. the flight was late", **ui.controls.KEEP)
-examples = ui.models.examples(name)
-st.pills("Examples", examples, key="example", on_change=ui.controls.use_example, label_visibility="collapsed")
-if not text.strip():
-    st.info("Type a sentence above, or click an example. A short one is the easiest to follow by hand.")
-    st.query_params.pop("text", None)  # the link forgets the old one too (pages read it on arrival)
-    st.stop()
-if not ui.server.model_may_load():
-    st.stop()  # until the browser has drawn the page (ui.server.model_may_load)
+text = ui.frame.sentence_box(
+    ui.models.examples(name),
+    "e.g. the flight was late",
+    "Type a sentence above, or click an example. A short one is the easiest to follow by hand.",
+)
 # With a sentence, the model: torch and the rest are imported here, after a first visit's page is on screen.
 with st.spinner("Loading model…"):
     from attention.analysis.sentence import MAX_CHARS

@@ -4,7 +4,7 @@ import streamlit as st
 
 from attention.viz.style import CELL_TEXT_CSS
 from ui import visitor
-from ui.controls import keep_valid
+from ui.controls import KEEP, keep_valid, use_example
 from ui.links import read_url_once, show_notices
 from ui.models import chosen_run, examples, model_info, model_picker
 from ui.words import GLOSSARY, md_escape
@@ -66,6 +66,23 @@ def sentence_page(page, parsers, title, caption):
     st.caption(caption)
     show_notices()
     return name
+
+
+def sentence_box(examples, placeholder, hint):
+    """The sentence box and its example buttons (Explore, Inside a head). Stops the page while the box is empty
+    (with `hint`, and the link forgets the old sentence: pages read it on arrival) and, on a fresh server, until
+    the browser has drawn the page (ui.server.model_may_load). Returns the sentence."""
+    from ui.server import model_may_load
+
+    text = st.text_input("Sentence", key="text", placeholder=placeholder, **KEEP)
+    st.pills("Examples", examples, key="example", on_change=use_example, label_visibility="collapsed")
+    if not text.strip():
+        st.info(hint)
+        st.query_params.pop("text", None)
+        st.stop()
+    if not model_may_load():
+        st.stop()
+    return text
 
 
 def sentence_model():
